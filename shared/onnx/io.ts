@@ -1,0 +1,56 @@
+/** Loading and saving .onnx files: reads are checked, writes are atomic (temporary file, fsync, rename). */
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { attempt, fail, type Result } from '../core/errors.ts';
+import { decodeModel, encodeModel } from './codec.ts';
+import type { Model } from './types.ts';
+import { validateModel, type ValidateOptions } from './validate.ts';
+
+export function readModelFile(path: string): Result<Model> {
+  let bytes: Buffer;
+  try {
+    bytes = readFileSync(path);
+  } catch (thrown) {
+    const code = (thrown as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return fail('E_NOT_FOUND', `No model file at ${path}.`);
+    if (code === 'EISDIR') return fail('E_IO', `${path} is a folder, not an .onnx file.`);
+    return fail('E_IO', `Cannot read ${path}: ${(thrown as Error).message}`);
+  }
+  const decoded = decodeModel(bytes);
+  if (!decoded.ok) return fail(decoded.error.code, `${path}: ${decoded.error.message}`, decoded.error.hint, decoded.error.details);
+  return decoded;
+}
+
+/** Reads a model and checks it is one the engine can plan and run. */
+export function loadModel(path: string, options: ValidateOptions = {}): Result<Model> {
+  const model = readModelFile(path);
+  if (!model.ok) return model;
+  return validateModel(model.value, { ...options, source: options.source ?? basename(path) });
+}
+
+/** Writes bytes to `path` atomically: a reader sees the old file or the whole new one, never a part. */
+export function writeFileAtomic(path: string, bytes: Uint8Array): Result<void> {
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  return attempt(() => {
+    try {
+      const fd = openSync(temp, 'w');
+      try {
+        let written = 0;
+        while (written < bytes.byteLength) written += writeSync(fd, bytes, written, bytes.byteLength - written);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(temp, path);
+    } catch (thrown) {
+      rmSync(temp, { force: true });
+      const e = thrown as NodeJS.ErrnoException;
+      if (e.code === 'ENOSPC') throw Object.assign(new Error(`The disk is full: cannot write ${path}; nothing was changed.`));
+      throw new Error(`Cannot write ${path}: ${e.message}`);
+    }
+  }, 'E_IO');
+}
+
+export function saveModel(path: string, model: Model): Result<void> {
+  return writeFileAtomic(path, encodeModel(model));
+}

@@ -1,0 +1,68 @@
+/**
+ * The plan: what the planner produces and the bundle stores. This is the contract between
+ * shared/separation (writer), shared/image (files) and shared/runtime + devices (readers).
+ */
+import type { Preprocessing } from '../datasets/types.ts';
+import type { Model } from '../onnx/types.ts';
+
+export type ValueType = 'f32';
+
+/** One weight tensor's place in its model's flat weight vector (formation order). */
+export interface TensorSlot {
+  readonly name: string;
+  readonly dims: readonly number[];
+  /** Offset in weights (not bytes) into the model's flat vector. */
+  readonly offset: number;
+  readonly length: number;
+}
+
+export interface TaskAccuracy {
+  /** Accuracy of the original model, 0..1. */
+  readonly before: number;
+  /** Accuracy with the plan's weights, 0..1. */
+  readonly after: number;
+}
+
+export interface PlannedModel {
+  readonly name: string;
+  /** The model's graph with its weights as inputs (no weight initializers). */
+  readonly graph: Model;
+  readonly inputName: string;
+  /** Per-sample input shape (without the batch axis). */
+  readonly inputShape: readonly number[];
+  readonly outputName: string;
+  readonly classes: readonly string[];
+  readonly preprocessing: Preprocessing;
+  /** Weight tensors in formation order; their lengths add up to `weightCount`. */
+  readonly tensors: readonly TensorSlot[];
+  readonly weightCount: number;
+  /** One entry per page of the model: < M is a shared slot, ≥ M is M + index of an exclusive page. */
+  readonly pageTable: Uint32Array;
+  /** The model's exclusive pages, E × pageSize values, in the order of their indices. */
+  readonly exclusivePages: Float32Array;
+  readonly accuracy: { readonly test: TaskAccuracy; readonly val: TaskAccuracy };
+}
+
+export interface Budgets {
+  readonly l1Bytes: number;
+  readonly l2Bytes: number;
+}
+
+export interface Plan {
+  readonly pageSize: number;
+  readonly valueType: ValueType;
+  readonly budgets: Budgets;
+  /** M: the number of shared pages (level 1). */
+  readonly sharedPageCount: number;
+  /** M × pageSize values. */
+  readonly sharedPages: Float32Array;
+  /** True when a model may have several of its own pages on one shared slot. */
+  readonly selfTying: boolean;
+  readonly models: readonly PlannedModel[];
+  /** The planner's report (JSON-serialisable), stored as is in the manifest. */
+  readonly report: unknown;
+}
+
+export function pageCount(weightCount: number, pageSize: number): number {
+  return Math.ceil(weightCount / pageSize);
+}
