@@ -1,0 +1,36 @@
+/**
+ * `npm run bench [-- --quick] [-- --only id,id] [-- --write]`: runs the benchmark sections in one
+ * process, prints each section's markdown, and with --write replaces docs/BENCHMARKS.md's generated part.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import type { BenchSection } from './harness.ts';
+import { SECTIONS } from './sections.ts';
+
+const argv = process.argv.slice(2);
+const quick = argv.includes('--quick');
+const write = argv.includes('--write');
+const onlyIndex = argv.indexOf('--only');
+const only = onlyIndex >= 0 ? new Set((argv[onlyIndex + 1] ?? '').split(',')) : undefined;
+
+const selected: BenchSection[] = SECTIONS.filter((s) => !only || only.has(s.id));
+const blocks: string[] = [];
+const header = `Machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, Node ${process.version}, ${new Date().toISOString().slice(0, 10)}.`;
+for (const section of selected) {
+  process.stderr.write(`bench: ${section.title}\n`);
+  const report = await section.run({ quick, log: (l) => process.stderr.write(`  ${l}\n`) });
+  const block = `## ${section.title}\n\n${report.markdown.trim()}\n`;
+  blocks.push(block);
+  process.stdout.write(`${block}\n`);
+}
+if (write) {
+  const path = new URL('../docs/BENCHMARKS.md', import.meta.url);
+  const begin = '<!-- bench:begin -->';
+  const end = '<!-- bench:end -->';
+  const current = readFileSync(path, 'utf8');
+  const generated = `${begin}\n${header}\n\n${blocks.join('\n')}\n${end}`;
+  const next = current.includes(begin)
+    ? current.slice(0, current.indexOf(begin)) + generated + current.slice(current.indexOf(end) + end.length)
+    : `${current.trimEnd()}\n\n${generated}\n`;
+  writeFileSync(path, next);
+}
