@@ -1,0 +1,107 @@
+import { describe, expect, it } from 'vitest';
+import { optimizeJointly, type PagedState, type TaskGradients } from './optimize.ts';
+
+/**
+ * Quadratic tasks with known optima: task k wants its weights at `target_k`. Where two tasks share a
+ * page, the summed gradient drives the page to the mean of their targets; exclusive pages reach
+ * their own task's target. "Accuracy" is a decreasing function of the distance, so the snapshot
+ * selection can be checked too.
+ */
+function quadraticTask(name: string, target: Float32Array, onValidate?: (w: Float32Array) => number): TaskGradients {
+  return {
+    name,
+    weightCount: target.length,
+    async trainBatch(w, grad) {
+      let loss = 0;
+      for (let i = 0; i < w.length; i++) {
+        const d = w[i]! - target[i]!;
+        grad[i] = 2 * d;
+        loss += d * d;
+      }
+      return loss;
+    },
+    async validate(w) {
+      let dist = 0;
+      for (let i = 0; i < w.length; i++) dist += (w[i]! - target[i]!) ** 2;
+      return { accuracy: onValidate ? onValidate(w) : 1 / (1 + dist), loss: dist };
+    },
+  };
+}
+
+describe('joint optimisation', () => {
+  it('drives a shared page to the minimiser of the summed losses and exclusive pages to their own optimum', async () => {
+    const P = 4;
+    // Task A: pages 0 (shared slot 0) and 1 (exclusive). Task B: page 0 on shared slot 0.
+    const a = quadraticTask('a', Float32Array.from([1, 1, 1, 1, 5, 5, 5, 5]));
+    const b = quadraticTask('b', Float32Array.from([3, 3, 3, 3]));
+    const state: PagedState = {
+      pageSize: P,
+      sharedPageCount: 1,
+      shared: new Float32Array(4),
+      exclusive: [new Float32Array(4), new Float32Array(0)],
+      tables: [Uint32Array.from([0, 1]), Uint32Array.from([0])],
+      selfTying: false,
+    };
+    const r = await optimizeJointly(state, [a, b], {
+      steps: 3000,
+      lr: 0.05,
+      warmupSteps: 10,
+      evalEvery: 100,
+      patience: 10_000,
+      floorPoints: 100,
+      baselineVal: [1, 1],
+    });
+    for (const v of state.shared) expect(v).toBeCloseTo(2, 2);
+    for (const v of state.exclusive[0]!) expect(v).toBeCloseTo(5, 2);
+    expect(r.stepsRun).toBe(3000);
+    expect(r.history[0]!.step).toBe(0);
+  });
+
+  it('keeps the best snapshot that respects every task floor, and stops on patience', async () => {
+    // Task "a" scores high only near w = 0, where "b" is below its floor; the floor must win.
+    let calls = 0;
+    const a = quadraticTask('a', Float32Array.from([10]), (w) => (Math.abs(w[0]!) < 0.5 ? 0.99 : 0.5));
+    const b = quadraticTask('b', Float32Array.from([10]), (w) => {
+      calls++;
+      return w[0]! > 9 ? 0.9 : 0.1;
+    });
+    const state: PagedState = {
+      pageSize: 1,
+      sharedPageCount: 1,
+      shared: new Float32Array(1),
+      exclusive: [new Float32Array(0), new Float32Array(0)],
+      tables: [Uint32Array.from([0]), Uint32Array.from([0])],
+      selfTying: false,
+    };
+    const r = await optimizeJointly(state, [a, b], {
+      steps: 5000,
+      lr: 0.1,
+      warmupSteps: 1,
+      evalEvery: 50,
+      patience: 500,
+      floorPoints: 5,
+      baselineVal: [0.5, 0.9],
+    });
+    expect(state.shared[0]!).toBeGreaterThan(9);
+    expect(r.stepsRun).toBeLessThan(5000);
+    expect(r.valAccuracy[1]).toBe(0.9);
+    expect(calls).toBe(r.history.length);
+  });
+
+  it('cancels between steps', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const t = quadraticTask('a', Float32Array.from([1]));
+    const state: PagedState = {
+      pageSize: 1,
+      sharedPageCount: 1,
+      shared: new Float32Array(1),
+      exclusive: [new Float32Array(0)],
+      tables: [Uint32Array.from([0])],
+      selfTying: false,
+    };
+    await expect(
+      optimizeJointly(state, [t], { steps: 10, lr: 0.1, warmupSteps: 1, evalEvery: 5, patience: 10, floorPoints: 1, baselineVal: [1], signal: controller.signal }),
+    ).rejects.toThrow(/cancelled/);
+  });
+});

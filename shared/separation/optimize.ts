@@ -1,0 +1,180 @@
+/**
+ * Step 6 — joint optimisation of the pages, the step that recovers accuracy (DESIGN.md; measured in
+ * notes/prototype-separation.md: right after overlapping every task falls towards chance).
+ *
+ * Every step, each task's mini-batch gradient is computed at the weights its page table gathers,
+ * scattered back onto its pages, and a shared page receives the **sum** over its occupants; one Adam
+ * over all pages (shared and exclusive) then updates them. Every `evalEvery` steps the tasks are
+ * evaluated on their validation splits (which mirror the test shift), and the snapshot kept is the
+ * one with the best mean validation accuracy **among those that keep every task within its floor**;
+ * when no snapshot meets every floor, the one with the smallest worst violation is kept.
+ * The test split is never read here.
+ */
+import { raise, throwIfCancelled } from '../core/errors.ts';
+import { noProgress, type ProgressSink } from '../core/progress.ts';
+import { createOptimizer } from '../train/optimizers.ts';
+import { gatherWeights, scatterAddGradients, type TableShape } from './tables.ts';
+
+/** What the optimiser needs from a task: gradients on training batches and validation scores. */
+export interface TaskGradients {
+  readonly name: string;
+  readonly weightCount: number;
+  /**
+   * Mean loss of the next training batch (the source draws batches itself, seeded) at `weights`,
+   * with its gradient written into `grad` (same length).
+   */
+  trainBatch(weights: Float32Array, grad: Float32Array): Promise<number>;
+  /** Accuracy (0..1) and mean loss on the validation split at `weights`. */
+  validate(weights: Float32Array): Promise<{ accuracy: number; loss: number }>;
+}
+
+export interface PagedState {
+  readonly pageSize: number;
+  readonly sharedPageCount: number;
+  /** M × P values; updated in place. */
+  readonly shared: Float32Array;
+  /** Per task: E_k × P values; updated in place. */
+  readonly exclusive: readonly Float32Array[];
+  readonly tables: readonly Uint32Array[];
+  readonly selfTying: boolean;
+}
+
+export interface JointOptions {
+  readonly steps: number;
+  readonly lr: number;
+  /** Linear learning-rate warm-up, in steps: a fresh Adam at full rate disturbs converged weights. */
+  readonly warmupSteps: number;
+  readonly evalEvery: number;
+  /** Stop when no better snapshot was found for this many steps. */
+  readonly patience: number;
+  /** Validation accuracy each task may lose against its original, in points (e.g. 1.0). */
+  readonly floorPoints: number;
+  /** Each task's original validation accuracy (0..1), in task order. */
+  readonly baselineVal: readonly number[];
+  readonly signal?: AbortSignal;
+  readonly progress?: ProgressSink;
+  /** Reports the fraction of this stage done; the caller maps it into the whole job. */
+  readonly onStep?: (step: number, total: number) => void;
+}
+
+export interface EvalPoint {
+  readonly step: number;
+  readonly valAccuracy: readonly number[];
+  readonly meanValAccuracy: number;
+  /** max over tasks of (floor − accuracy), ≤ 0 when every floor holds. */
+  readonly worstViolation: number;
+}
+
+export interface JointResult {
+  readonly bestStep: number;
+  readonly history: readonly EvalPoint[];
+  readonly stepsRun: number;
+  /** Wall time per joint step (all tasks, forward + backward + update), milliseconds. */
+  readonly msPerStep: number;
+  readonly valAccuracy: readonly number[];
+}
+
+function tableShape(state: PagedState, task: TaskGradients): TableShape {
+  return {
+    sharedPageCount: state.sharedPageCount,
+    pageSize: state.pageSize,
+    weightCount: task.weightCount,
+    selfTying: state.selfTying,
+  };
+}
+
+/** Gathers a task's flat weights from the pages, into `out`. */
+export function gatherTask(state: PagedState, k: number, task: TaskGradients, out: Float32Array<ArrayBuffer>): Float32Array {
+  const r = gatherWeights(state.tables[k]!, tableShape(state, task), state.shared, state.exclusive[k]!, out);
+  if (!r.ok) raise(r.error.code, r.error.message);
+  return r.value;
+}
+
+/** Validation accuracy and loss of every task at the current pages. */
+export async function evaluatePages(state: PagedState, tasks: readonly TaskGradients[]): Promise<{ accuracy: number; loss: number }[]> {
+  const out: { accuracy: number; loss: number }[] = [];
+  for (let k = 0; k < tasks.length; k++) {
+    const w = gatherTask(state, k, tasks[k]!, new Float32Array(tasks[k]!.weightCount));
+    out.push(await tasks[k]!.validate(w));
+  }
+  return out;
+}
+
+function better(a: EvalPoint, b: EvalPoint | undefined): boolean {
+  if (!b) return true;
+  const aOk = a.worstViolation <= 0;
+  const bOk = b.worstViolation <= 0;
+  if (aOk !== bOk) return aOk;
+  if (aOk) return a.meanValAccuracy > b.meanValAccuracy;
+  return a.worstViolation < b.worstViolation;
+}
+
+export async function optimizeJointly(state: PagedState, tasks: readonly TaskGradients[], options: JointOptions): Promise<JointResult> {
+  const K = tasks.length;
+  const weights = tasks.map((t) => new Float32Array(t.weightCount));
+  const grads = tasks.map((t) => new Float32Array(t.weightCount));
+  const sharedGrad = new Float32Array(state.shared.length);
+  const exclusiveGrads = state.exclusive.map((e) => new Float32Array(e.length));
+  const params = [state.shared, ...state.exclusive];
+  const paramGrads = [sharedGrad, ...exclusiveGrads];
+  const adam = createOptimizer({ kind: 'adam', lr: options.lr }, params.map((p) => p.length));
+  const floors = options.baselineVal.map((v) => v - options.floorPoints / 100);
+
+  const history: EvalPoint[] = [];
+  let best: EvalPoint | undefined;
+  const snapshot = { shared: state.shared.slice(), exclusive: state.exclusive.map((e) => e.slice()) };
+  const evaluate = async (step: number) => {
+    const scores = await evaluatePages(state, tasks);
+    const valAccuracy = scores.map((s) => s.accuracy);
+    const point: EvalPoint = {
+      step,
+      valAccuracy,
+      meanValAccuracy: valAccuracy.reduce((a, b) => a + b, 0) / K,
+      worstViolation: Math.max(...valAccuracy.map((a, k) => floors[k]! - a)),
+    };
+    history.push(point);
+    if (better(point, best)) {
+      best = point;
+      snapshot.shared.set(state.shared);
+      state.exclusive.forEach((e, k) => snapshot.exclusive[k]!.set(e));
+    }
+    (options.progress ?? noProgress)({
+      stage: 'optimize',
+      step,
+      total: options.steps,
+      fraction: step / Math.max(1, options.steps),
+      message: `val mean ${(point.meanValAccuracy * 100).toFixed(1)}%, worst Δ ${(-point.worstViolation * 100 - options.floorPoints).toFixed(1)} pts`,
+    });
+  };
+
+  await evaluate(0);
+  const started = performance.now();
+  let step = 0;
+  while (step < options.steps) {
+    throwIfCancelled(options.signal);
+    sharedGrad.fill(0);
+    for (const g of exclusiveGrads) g.fill(0);
+    for (let k = 0; k < K; k++) {
+      const task = tasks[k]!;
+      gatherTask(state, k, task, weights[k]!);
+      const loss = await task.trainBatch(weights[k]!, grads[k]!);
+      if (!Number.isFinite(loss)) {
+        raise('E_PLAN', `Joint optimisation diverged on task ${task.name} at step ${step} (loss ${loss}).`, 'Lower the learning rate (--lr).');
+      }
+      const r = scatterAddGradients(state.tables[k]!, tableShape(state, task), grads[k]!, sharedGrad, exclusiveGrads[k]!);
+      if (!r.ok) raise(r.error.code, r.error.message);
+    }
+    adam.lr = options.lr * Math.min(1, (step + 1) / Math.max(1, options.warmupSteps));
+    adam.step(params, paramGrads);
+    step++;
+    options.onStep?.(step, options.steps);
+    if (step % options.evalEvery === 0 || step === options.steps) {
+      await evaluate(step);
+      if (best && step - best.step >= options.patience) break;
+    }
+  }
+  const msPerStep = step > 0 ? (performance.now() - started) / step : 0;
+  state.shared.set(snapshot.shared);
+  state.exclusive.forEach((e, k) => e.set(snapshot.exclusive[k]!));
+  return { bestStep: best!.step, history, stepsRun: step, msPerStep, valAccuracy: best!.valAccuracy };
+}
