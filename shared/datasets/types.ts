@@ -14,9 +14,17 @@ export interface Split {
 export interface Preprocessing {
   /** Applied to the stored values first (e.g. 1/255 for uint8 images). */
   readonly scale: number;
-  /** Per channel (axis 0 of inputShape) or a single value for all. Computed on the train split only. */
+  /**
+   * One value per index of `axis` of inputShape (per channel by default), or a single value for all.
+   * Computed on the train split only.
+   */
   readonly mean: readonly number[];
   readonly std: readonly number[];
+  /**
+   * The inputShape axis that `mean`/`std` are indexed by; absent means 0 (channels). Audio features
+   * are normalised per coefficient / mel band (the last axis), which is not the channel axis.
+   */
+  readonly axis?: number;
   /** How stored samples are permuted into the model layout, e.g. 'HWC->CHW'; 'none' when identical. */
   readonly layout: string;
 }
