@@ -31,6 +31,8 @@ export const WEIGHT_INPUTS: Readonly<Record<string, readonly number[]>> = {
   Reshape: [],
   Transpose: [],
   Concat: [],
+  Split: [],
+  Slice: [],
   Squeeze: [],
   Unsqueeze: [],
   Dropout: [],
