@@ -1,0 +1,410 @@
+/**
+ * The planner: runs the steps of DESIGN.md ("The planner") in order and assembles the plan.
+ *
+ *   check inputs → formation → baseline accuracy → Fisher → separate → overlap → page tables
+ *   → initialise shared pages → optimise (jointly, or the reference's sequential baseline)
+ *   → final accuracy → plan + report
+ *
+ * Every input problem is reported before any long work; progress is reported as events; the
+ * signal cancels between units of work. The test split is evaluated only for the report.
+ */
+import { attemptAsync, fail, ok, raise, throwIfCancelled, unwrap, type Result } from '../core/errors.ts';
+import { ProgressTracker, noProgress, type ProgressSink } from '../core/progress.ts';
+import { TRAINABLE_OPS } from '../autodiff/training-graph.ts';
+import type { TaskData } from '../datasets/types.ts';
+import { DataType, type Model } from '../onnx/types.ts';
+import { validateModel } from '../onnx/validate.ts';
+import { weightsAsInputs } from '../onnx/weights.ts';
+import { DEFAULT_FISHER_SAMPLES, computeFisher, type FisherResult } from './fisher.ts';
+import { checkPageSize, formModel, unformWeights, type Formation } from './formation.ts';
+import { INIT_KINDS, initSharedPages, randomInit, type InitKind } from './init.ts';
+import { optimizeJointly, evaluatePages, type JointResult, type PagedState } from './optimize.ts';
+import { optimizeReference } from './optimize-reference.ts';
+import { occupancyHistogram, overlap } from './overlap.ts';
+import { pageCount, type Budgets, type Plan, type PlannedModel } from './plan.ts';
+import { buildReport, type PlanReport, type TaskReport } from './report.ts';
+import { packingCeiling, packingCeilingSelfTying, separate } from './separate.ts';
+import { REFERENCE_SHARED_PAGES, separateReference } from './separate-reference.ts';
+import { buildPageTable, exclusivePagesOf } from './tables.ts';
+import { TaskSession } from './task-session.ts';
+
+export type Strategy = 'ours' | 'reference';
+
+export interface PlannerTask {
+  readonly name: string;
+  readonly model: Model;
+  readonly data: TaskData;
+}
+
+export interface PlannerOptions {
+  readonly pageSize: number;
+  readonly budgets: Budgets;
+  readonly strategy: Strategy;
+  /** Pages of one model allowed per slot: 1 = off. */
+  readonly selfTying: number;
+  readonly fisherSamples: number;
+  /** 'auto' picks the candidate with the lowest mean validation loss. */
+  readonly init: InitKind | 'auto';
+  /** Joint optimisation steps (each step: one batch of every task). */
+  readonly steps: number;
+  readonly lr: number;
+  readonly warmupSteps: number;
+  readonly batchSize: number;
+  readonly evalEvery: number;
+  readonly patience: number;
+  /** Validation accuracy a task may lose during snapshot selection, in points. */
+  readonly floorPoints: number;
+  readonly seed: number;
+  /** λ of the overlap's slot-balance term (undefined: the overlap's default). */
+  readonly balance?: number;
+  readonly intraOpThreads?: number;
+  readonly signal?: AbortSignal;
+  readonly progress?: ProgressSink;
+  /** Fisher results from an earlier run on the same models (accuracy-target search, frontier). */
+  readonly fisherCache?: ReadonlyMap<string, FisherResult>;
+}
+
+export const DEFAULT_PLANNER_OPTIONS: Omit<PlannerOptions, 'budgets'> = {
+  pageSize: 512,
+  strategy: 'ours',
+  selfTying: 1,
+  fisherSamples: DEFAULT_FISHER_SAMPLES,
+  init: 'auto',
+  steps: 1500,
+  lr: 1e-3,
+  warmupSteps: 50,
+  batchSize: 64,
+  evalEvery: 100,
+  patience: 600,
+  floorPoints: 1,
+  seed: 1,
+};
+
+export interface PlanResult {
+  readonly plan: Plan;
+  readonly report: PlanReport;
+  readonly fisher: ReadonlyMap<string, FisherResult>;
+  readonly optimisation: JointResult;
+}
+
+/** What can be said before any long work: page counts, the ceiling, the pool size. */
+export interface PlanPreview {
+  readonly pageCounts: readonly number[];
+  readonly totalPages: number;
+  readonly ceiling: number;
+  readonly ceilingSelfTying?: number;
+  readonly originalBytes: number;
+}
+
+export function previewPlan(tasks: readonly PlannerTask[], pageSize: number, selfTying: number): Result<PlanPreview> {
+  const size = checkPageSize(pageSize);
+  if (!size.ok) return size;
+  const counts: number[] = [];
+  let weights = 0;
+  for (const t of tasks) {
+    const f = formModel(t.model, pageSize);
+    if (!f.ok) return fail(f.error.code, `Task ${t.name}: ${f.error.message}`, f.error.hint);
+    counts.push(pageCount(f.value.weightCount, pageSize));
+    weights += f.value.weightCount;
+  }
+  const preview: { -readonly [K in keyof PlanPreview]: PlanPreview[K] } = {
+    pageCounts: counts,
+    totalPages: counts.reduce((a, b) => a + b, 0),
+    ceiling: packingCeiling(counts),
+    originalBytes: weights * 4,
+  };
+  if (selfTying > 1) preview.ceilingSelfTying = packingCeilingSelfTying(counts, selfTying);
+  return ok(preview);
+}
+
+function checkOptions(tasks: readonly PlannerTask[], o: PlannerOptions): Result<void> {
+  const size = checkPageSize(o.pageSize);
+  if (!size.ok) return size;
+  if (tasks.length === 0) return fail('E_USAGE', 'Planning needs at least one model.');
+  const names = new Set<string>();
+  for (const t of tasks) {
+    if (names.has(t.name)) return fail('E_USAGE', `Two models are named "${t.name}".`, 'Give every model a distinct name.');
+    names.add(t.name);
+  }
+  if (o.strategy === 'ours') {
+    if (!(o.budgets.l1Bytes > 0)) return fail('E_BUDGET', `The level-1 budget must be more than 0 bytes (got ${o.budgets.l1Bytes}).`, 'Pass --l1 with a size such as 256KiB.');
+    if (!(o.budgets.l2Bytes >= 0)) return fail('E_BUDGET', `The level-2 budget must be 0 bytes or more (got ${o.budgets.l2Bytes}).`);
+  }
+  const positive: Array<[string, number]> = [
+    ['steps', o.steps],
+    ['batch size', o.batchSize],
+    ['evaluation interval', o.evalEvery],
+    ['Fisher samples', o.fisherSamples],
+  ];
+  for (const [what, v] of positive) {
+    if (!Number.isInteger(v) || v < (what === 'steps' ? 0 : 1)) return fail('E_USAGE', `The ${what} must be a positive whole number (got ${v}).`);
+  }
+  if (!(o.lr > 0)) return fail('E_USAGE', `The learning rate must be positive (got ${o.lr}).`);
+  if (!Number.isInteger(o.selfTying) || o.selfTying < 1) return fail('E_USAGE', `Self-tying takes a whole number of pages per slot ≥ 1 (got ${o.selfTying}).`);
+  if (o.init !== 'auto' && !INIT_KINDS.includes(o.init)) return fail('E_USAGE', `Unknown init "${o.init}"; use auto, ${INIT_KINDS.join(', ')}.`);
+  return ok(undefined);
+}
+
+/** Checks models and data, and opens one session pair per task; nothing long has run yet. */
+async function openTasks(tasks: readonly PlannerTask[], o: PlannerOptions): Promise<{ formations: Formation[]; sessions: TaskSession[] }> {
+  const formations: Formation[] = [];
+  const sessions: TaskSession[] = [];
+  for (const [k, t] of tasks.entries()) {
+    const valid = validateModel(t.model, { supportedOps: TRAINABLE_OPS, source: t.name });
+    if (!valid.ok) raise(valid.error.code, valid.error.message, valid.error.hint);
+    const f = formModel(t.model, o.pageSize);
+    if (!f.ok) raise(f.error.code, `Task ${t.name}: ${f.error.message}`, f.error.hint);
+    for (const split of ['train', 'val', 'test'] as const) {
+      if (t.data[split].n === 0) raise('E_DATA_MISMATCH', `Task ${t.name}: the ${split} split is empty.`);
+    }
+    const session = await TaskSession.create(t.name, t.model, t.data, f.value.tensors, {
+      batchSize: o.batchSize,
+      seed: o.seed * 1000 + k,
+      ...(o.intraOpThreads !== undefined ? { intraOpThreads: o.intraOpThreads } : {}),
+    });
+    formations.push(f.value);
+    sessions.push(unwrap(session));
+  }
+  return { formations, sessions };
+}
+
+export async function planSeparation(tasks: readonly PlannerTask[], options: PlannerOptions): Promise<Result<PlanResult>> {
+  const checked = checkOptions(tasks, options);
+  if (!checked.ok) return checked;
+  let sessions: TaskSession[] = [];
+  const result = await attemptAsync(async () => {
+    const opened = await openTasks(tasks, options);
+    sessions = opened.sessions;
+    return runPlanner(tasks, options, opened.formations, opened.sessions);
+  }, 'E_PLAN');
+  await Promise.all(sessions.map((s) => s.release()));
+  return result;
+}
+
+async function runPlanner(tasks: readonly PlannerTask[], o: PlannerOptions, formations: Formation[], sessions: TaskSession[]): Promise<PlanResult> {
+  const K = tasks.length;
+  const P = o.pageSize;
+  const progress = o.progress ?? noProgress;
+  const fisherCost = tasks.reduce((a, t) => a + Math.min(o.fisherSamples, t.data.train.n), 0) * 0.001;
+  const tracker = new ProgressTracker(progress, [
+    ['baseline', 2 * K * 0.05],
+    ['fisher', o.fisherCache ? 0.01 : fisherCost],
+    ['overlap', 0.5],
+    ['init', 1],
+    ['optimize', Math.max(1, o.steps) * K * 0.008],
+    ['final', 2 * K * 0.05],
+  ]);
+  const stageSeconds: Record<string, number> = {};
+  let stageStart = performance.now();
+  const endStage = (name: string) => {
+    stageSeconds[name] = (performance.now() - stageStart) / 1000;
+    stageStart = performance.now();
+  };
+
+  // Baseline accuracy of the original models (test kept for the report only).
+  const before: { val: number; test: number }[] = [];
+  for (const [k, s] of sessions.entries()) {
+    throwIfCancelled(o.signal);
+    const flat = formations[k]!.flat;
+    const val = await s.evaluate(s.data.val, flat);
+    const test = await s.evaluate(s.data.test, flat);
+    before.push({ val: val.accuracy, test: test.accuracy });
+    tracker.report('baseline', k + 1, K, { task: s.name });
+  }
+  endStage('baseline');
+
+  // Fisher per model (ranks each model's own pages).
+  const fisher = new Map<string, FisherResult>();
+  for (const [k, t] of tasks.entries()) {
+    throwIfCancelled(o.signal);
+    const cached = o.fisherCache?.get(t.name);
+    if (cached && cached.perWeight.length === formations[k]!.weightCount) {
+      fisher.set(t.name, cached);
+      continue;
+    }
+    const f = await computeFisher(t.model, t.data.train, {
+      pageSize: P,
+      samples: o.fisherSamples,
+      seed: o.seed + k,
+      task: t.name,
+      ...(o.signal ? { signal: o.signal } : {}),
+      progress: (e) => tracker.report('fisher', k * o.fisherSamples + e.step, K * o.fisherSamples, { task: t.name }),
+    });
+    fisher.set(t.name, unwrap(f));
+  }
+  endStage('fisher');
+
+  // Separate and overlap.
+  const sepInputs = tasks.map((t, k) => ({ name: t.name, weightCount: formations[k]!.weightCount, pageScores: fisher.get(t.name)!.pageScores }));
+  let M: number;
+  let units: (readonly Int32Array[])[];
+  let selfTying = o.selfTying;
+  if (o.strategy === 'reference') {
+    const sep = unwrap(separateReference(sepInputs, P, REFERENCE_SHARED_PAGES));
+    M = sep.sharedPageCount;
+    units = sep.models.map((m) => m.units);
+    selfTying = 1;
+  } else {
+    const sep = unwrap(separate(sepInputs, { pageSize: P, budgets: o.budgets, selfTying: o.selfTying }));
+    M = sep.sharedPageCount;
+    units = sep.models.map((m) => m.units);
+  }
+  const placed = unwrap(
+    overlap(
+      tasks.map((t, k) => ({ name: t.name, values: formations[k]!.flat, fisher: fisher.get(t.name)!.perWeight, units: units[k]! })),
+      {
+        sharedPageCount: M,
+        pageSize: P,
+        strategy: o.strategy === 'reference' ? 'reference' : 'balanced',
+        seed: o.seed,
+        ...(o.balance !== undefined ? { balance: o.balance } : {}),
+      },
+    ),
+  );
+  const tables = placed.models.map((m) => unwrap(buildPageTable(m.pageSlots, M)));
+  tracker.report('overlap', 1, 1);
+  endStage('overlap');
+
+  // Initialise the shared pages; the exclusive pages start as the original weights.
+  const exclusive = tables.map((table, k) =>
+    unwrap(exclusivePagesOf(table, { sharedPageCount: M, pageSize: P, weightCount: formations[k]!.weightCount, selfTying: selfTying > 1 }, formations[k]!.flat)),
+  );
+  const initInputs = tasks.map((t, k) => ({ values: formations[k]!.flat, fisher: fisher.get(t.name)!.perWeight, pageTable: tables[k]! }));
+  const state: PagedState = { pageSize: P, sharedPageCount: M, shared: new Float32Array(M * P), exclusive, tables, selfTying: selfTying > 1 };
+  let initChosen: string;
+  const initScores: Record<string, number> = {};
+  if (o.strategy === 'reference') {
+    state.shared.set(randomInit(M, P, o.seed, 0.01));
+    initChosen = 'random';
+  } else {
+    const kinds = o.init === 'auto' ? INIT_KINDS : [o.init];
+    let bestLoss = Infinity;
+    let best: Float32Array | undefined;
+    initChosen = kinds[0]!;
+    for (const [i, kind] of kinds.entries()) {
+      throwIfCancelled(o.signal);
+      const candidate = unwrap(initSharedPages(kind, initInputs, { sharedPageCount: M, pageSize: P, seed: o.seed }));
+      state.shared.set(candidate);
+      const scores = kinds.length > 1 ? await evaluatePages(state, sessions) : [];
+      const loss = scores.length ? scores.reduce((a, s) => a + s.loss, 0) / K : 0;
+      initScores[kind] = loss;
+      if (loss < bestLoss || !best) {
+        bestLoss = loss;
+        best = candidate;
+        initChosen = kind;
+      }
+      tracker.report('init', i + 1, kinds.length, { message: kind });
+    }
+    state.shared.set(best!);
+  }
+  endStage('init');
+
+  // Optimise.
+  const baselineVal = before.map((b) => b.val);
+  const onStep = (step: number, total: number) => {
+    if (step % 10 === 0 || step === total) tracker.report('optimize', step, total);
+  };
+  const common = { baselineVal, floorPoints: o.floorPoints, onStep, ...(o.signal ? { signal: o.signal } : {}) };
+  let optimisation: JointResult;
+  if (o.steps === 0) {
+    const valAccuracy = (await evaluatePages(state, sessions)).map((s) => s.accuracy);
+    optimisation = { bestStep: 0, history: [], stepsRun: 0, msPerStep: 0, valAccuracy };
+  } else if (o.strategy === 'reference') {
+    const normalizedFisher = tasks.map((t) => minMaxNormalise(fisher.get(t.name)!.perWeight));
+    optimisation = await optimizeReference(state, sessions, { ...common, steps: o.steps, chunkSteps: 32, lr: o.lr, lambda: 0.1, normalizedFisher });
+  } else {
+    optimisation = await optimizeJointly(state, sessions, {
+      ...common,
+      steps: o.steps,
+      lr: o.lr,
+      warmupSteps: o.warmupSteps,
+      evalEvery: o.evalEvery,
+      patience: o.patience,
+    });
+  }
+  endStage('optimize');
+
+  // Final accuracy with the plan's weights.
+  const after: { val: number; test: number }[] = [];
+  const gathered: Float32Array[] = [];
+  for (const [k, s] of sessions.entries()) {
+    throwIfCancelled(o.signal);
+    const w = new Float32Array(formations[k]!.weightCount);
+    const { gatherTask } = await import('./optimize.ts');
+    gatherTask(state, k, s, w);
+    gathered.push(w);
+    const val = await s.evaluate(s.data.val, w);
+    const test = await s.evaluate(s.data.test, w);
+    after.push({ val: val.accuracy, test: test.accuracy });
+    tracker.report('final', k + 1, K, { task: s.name });
+  }
+  endStage('final');
+
+  const taskReports: TaskReport[] = tasks.map((t, k) => ({
+    task: t.name,
+    weights: formations[k]!.weightCount,
+    pages: pageCount(formations[k]!.weightCount, P),
+    exclusivePages: exclusive[k]!.length / P,
+    test: { before: before[k]!.test, after: after[k]!.test },
+    val: { before: before[k]!.val, after: after[k]!.val },
+  }));
+  const report = buildReport({
+    pageSize: P,
+    budgets: o.budgets,
+    sharedPageCount: M,
+    selfTying,
+    strategy: o.strategy === 'reference' ? 'reference' : `ours (balanced overlap, joint optimisation)`,
+    init: initChosen,
+    tasks: taskReports,
+    occupancyHistogram: occupancyHistogram(placed.occupancy),
+    timing: { stepMs: optimisation.msPerStep, steps: optimisation.stepsRun, bestStep: optimisation.bestStep, stages: stageSeconds },
+  });
+
+  const models: PlannedModel[] = tasks.map((t, k) => {
+    const tensors = formations[k]!.tensors;
+    const weights = unwrap(unformWeights(gathered[k]!, tensors));
+    const graph = weightsAsInputs(t.model, weights).model;
+    const weightNames = new Set(tensors.map((x) => x.name));
+    const initNames = new Set(graph.graph.initializers.map((x) => x.name));
+    const input = graph.graph.inputs.find((i) => !weightNames.has(i.name) && !initNames.has(i.name) && i.elemType === DataType.FLOAT)!;
+    return {
+      name: t.name,
+      graph,
+      inputName: input.name,
+      inputShape: [...t.data.inputShape],
+      outputName: graph.graph.outputs[0]!.name,
+      classes: [...t.data.classes],
+      preprocessing: t.data.preprocessing,
+      tensors,
+      weightCount: formations[k]!.weightCount,
+      pageTable: tables[k]!,
+      exclusivePages: exclusive[k]!,
+      accuracy: { test: { before: before[k]!.test, after: after[k]!.test }, val: { before: before[k]!.val, after: after[k]!.val } },
+    };
+  });
+  const plan: Plan = {
+    pageSize: P,
+    valueType: 'f32',
+    budgets: o.budgets,
+    sharedPageCount: M,
+    sharedPages: state.shared,
+    selfTying: selfTying > 1,
+    models,
+    report: { ...report, initLosses: initScores, history: optimisation.history },
+  };
+  return { plan, report, fisher, optimisation };
+}
+
+/** The reference's normalisation: min–max over the model's whole Fisher vector, to [0, 1]. */
+export function minMaxNormalise(values: Float64Array | Float32Array): Float32Array {
+  let min = Infinity;
+  let max = -Infinity;
+  for (const v of values) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const out = new Float32Array(values.length);
+  const range = max - min;
+  if (range > 0) for (let i = 0; i < values.length; i++) out[i] = (values[i]! - min) / range;
+  return out;
+}
