@@ -173,6 +173,18 @@ export async function planSeparation(tasks: readonly PlannerTask[], options: Pla
   if (!checked.ok) return checked;
   let sessions: TaskSession[] = [];
   const result = await attemptAsync(async () => {
+    // Budgets depend only on page counts: check them before any long work.
+    if (options.strategy === 'ours') {
+      const counts = tasks.map((t) => formModel(t.model, options.pageSize));
+      const feasible = separate(
+        tasks.map((t, k) => {
+          const f = unwrap(counts[k]!);
+          return { name: t.name, weightCount: f.weightCount, pageScores: new Float64Array(pageCount(f.weightCount, options.pageSize)) };
+        }),
+        { pageSize: options.pageSize, budgets: options.budgets, selfTying: options.selfTying },
+      );
+      unwrap(feasible);
+    }
     const opened = await openTasks(tasks, options);
     sessions = opened.sessions;
     return runPlanner(tasks, options, opened.formations, opened.sessions);

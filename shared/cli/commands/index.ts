@@ -1,5 +1,7 @@
 import type { Command } from '../command.ts';
 import { inspectCommand } from './inspect.ts';
+import { planCommand } from './plan.ts';
+import { zooCommand } from './zoo.ts';
 
 /** Every `wsep` sub-command, in the order `wsep --help` lists them. */
-export const COMMANDS: readonly Command[] = [inspectCommand];
+export const COMMANDS: readonly Command[] = [inspectCommand, planCommand, zooCommand];

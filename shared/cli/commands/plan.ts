@@ -1,0 +1,128 @@
+import { resolve } from 'node:path';
+import { fail, ok, type Result } from '../../core/errors.ts';
+import { formatBytes, parseBytes } from '../../core/units.ts';
+import { writeBundle } from '../../image/write.ts';
+import { INIT_KINDS, type InitKind } from '../../separation/init.ts';
+import { loadPlannerTasks } from '../../separation/inputs.ts';
+import { DEFAULT_PLANNER_OPTIONS, planSeparation, previewPlan, type PlannerOptions, type Strategy } from '../../separation/planner.ts';
+import { renderReport } from '../../separation/report.ts';
+import { planForAccuracy, type FrontierPoint } from '../../separation/target.ts';
+import type { ParsedArgs } from '../args.ts';
+import type { Command, CommandContext } from '../command.ts';
+import { formatProgress } from '../progress-line.ts';
+
+/** The quick setting used by `npm run demo`: a few minutes on two cores. */
+export const QUICK = { steps: 400, evalEvery: 50, patience: 400, fisherSamples: 256 } as const;
+
+function plannerOptions(args: ParsedArgs, ctx: CommandContext): Result<PlannerOptions> {
+  const o = args.options;
+  const l1 = parseBytes(String(o['l1']));
+  if (!l1.ok) return fail('E_USAGE', `--l1: ${l1.error.message}`, l1.error.hint);
+  const l2 = parseBytes(String(o['l2']));
+  if (!l2.ok) return fail('E_USAGE', `--l2: ${l2.error.message}`, l2.error.hint);
+  const strategy = String(o['strategy']);
+  if (strategy !== 'ours' && strategy !== 'reference') return fail('E_USAGE', `--strategy must be "ours" or "reference", got "${strategy}".`);
+  const init = String(o['init']);
+  if (init !== 'auto' && !INIT_KINDS.includes(init as InitKind)) return fail('E_USAGE', `--init must be auto or one of ${INIT_KINDS.join(', ')}, got "${init}".`);
+  const quick = o['quick'] === true;
+  const num = (name: string, fallback: number) => (o[name] !== undefined ? Number(o[name]) : fallback);
+  return ok({
+    ...DEFAULT_PLANNER_OPTIONS,
+    pageSize: num('page-size', DEFAULT_PLANNER_OPTIONS.pageSize),
+    budgets: { l1Bytes: l1.value, l2Bytes: l2.value },
+    strategy: strategy as Strategy,
+    selfTying: num('self-tying', 1),
+    fisherSamples: num('fisher-samples', quick ? QUICK.fisherSamples : DEFAULT_PLANNER_OPTIONS.fisherSamples),
+    init: init as InitKind | 'auto',
+    steps: num('steps', quick ? QUICK.steps : DEFAULT_PLANNER_OPTIONS.steps),
+    lr: num('lr', DEFAULT_PLANNER_OPTIONS.lr),
+    batchSize: num('batch', DEFAULT_PLANNER_OPTIONS.batchSize),
+    evalEvery: num('eval-every', quick ? QUICK.evalEvery : DEFAULT_PLANNER_OPTIONS.evalEvery),
+    patience: num('patience', quick ? QUICK.patience : DEFAULT_PLANNER_OPTIONS.patience),
+    floorPoints: num('floor', DEFAULT_PLANNER_OPTIONS.floorPoints),
+    seed: num('seed', DEFAULT_PLANNER_OPTIONS.seed),
+    signal: ctx.signal,
+    progress: (e) => ctx.status(formatProgress(e)),
+  });
+}
+
+function renderFrontier(points: readonly FrontierPoint[]): string {
+  const rows = points.map((p) =>
+    [formatBytes(p.l1Bytes).padStart(10), formatBytes(p.l2Bytes).padStart(10), String(p.sharedPageCount).padStart(5), `${p.packingRatio.toFixed(2)}x`.padStart(7), p.worstValDrop.toFixed(2).padStart(8), p.meanTestDelta.toFixed(2).padStart(8), p.worstTestDelta.toFixed(2).padStart(8), p.meets ? '  yes' : '   no'].join('  '),
+  );
+  return ['        L1          L2      M  packing  val-drop  test-Δ   worst-Δ  meets', ...rows].join('\n');
+}
+
+export const planCommand: Command = {
+  name: 'plan',
+  summary: 'Compute a weight-separation plan for a folder of models and write the bundle.',
+  usage: 'wsep plan [--models dir] [--l1 size] [--l2 size] [--out dir] [options]',
+  description: [
+    'Ranks each model’s pages by Fisher information, keeps the critical ones exclusive (level 2),',
+    'overlaps the rest onto the shared pages (level 1) and fine-tunes the shared pages jointly.',
+    'Each model is paired with the task data named by its weightsep.task metadata or its file name.',
+    'Sizes accept B, KiB, MiB (or k, M) and KB, MB. The test split is used only in the report.',
+  ].join('\n'),
+  positionals: { min: 0, max: 0, names: '' },
+  options: [
+    { name: 'models', kind: 'string', value: 'dir', description: 'Folder of .onnx models.', default: 'resources/zoo' },
+    { name: 'data', kind: 'string', value: 'dir', description: 'Root of the task data folders (default: resources/data).' },
+    { name: 'only', kind: 'string', value: 'task,...', description: 'Plan only these tasks.' },
+    { name: 'l1', kind: 'string', value: 'size', description: 'Level-1 budget (shared pages + page tables).', default: '256KiB' },
+    { name: 'l2', kind: 'string', value: 'size', description: 'Level-2 budget (exclusive pages).', default: '192KiB' },
+    { name: 'out', kind: 'string', value: 'dir', description: 'Where to write the plan bundle.', default: 'plans/latest' },
+    { name: 'strategy', kind: 'string', value: 'ours|reference', description: 'Planner, or the reference implementation as a baseline.', default: 'ours' },
+    { name: 'page-size', kind: 'number', description: 'Weights per page (a power of two).', default: 512 },
+    { name: 'self-tying', kind: 'number', value: 't', description: 'Let up to t pages of one model share a slot (1 = off).', default: 1 },
+    { name: 'fisher-samples', kind: 'number', description: 'Training samples for the Fisher information.', default: 256 },
+    { name: 'init', kind: 'string', value: 'kind', description: `Shared-page init: auto, ${INIT_KINDS.join(', ')}.`, default: 'auto' },
+    { name: 'steps', kind: 'number', description: 'Joint optimisation steps.', default: DEFAULT_PLANNER_OPTIONS.steps },
+    { name: 'lr', kind: 'number', description: 'Adam learning rate.', default: DEFAULT_PLANNER_OPTIONS.lr },
+    { name: 'batch', kind: 'number', description: 'Batch size per task.', default: DEFAULT_PLANNER_OPTIONS.batchSize },
+    { name: 'eval-every', kind: 'number', description: 'Validation interval in steps.', default: DEFAULT_PLANNER_OPTIONS.evalEvery },
+    { name: 'patience', kind: 'number', description: 'Stop after this many steps without a better snapshot.', default: DEFAULT_PLANNER_OPTIONS.patience },
+    { name: 'floor', kind: 'number', value: 'points', description: 'Validation accuracy a task may lose in snapshot selection.', default: DEFAULT_PLANNER_OPTIONS.floorPoints },
+    { name: 'max-drop', kind: 'number', value: 'points', description: 'Accuracy-target mode: smallest L1 keeping every task within this validation drop.' },
+    { name: 'seed', kind: 'number', description: 'Seed for every sampler.', default: 1 },
+    { name: 'quick', kind: 'flag', description: `Quick setting (${QUICK.steps} steps), as used by npm run demo.` },
+    { name: 'json', kind: 'flag', description: 'Print the report as JSON.' },
+  ],
+  async run(args, ctx) {
+    const options = plannerOptions(args, ctx);
+    if (!options.ok) return options;
+    const o = options.value;
+    const only = args.options['only'] ? String(args.options['only']).split(',').filter(Boolean) : undefined;
+    const dataRoot = args.options['data'] ? resolve(ctx.cwd, String(args.options['data'])) : undefined;
+    const tasks = loadPlannerTasks(resolve(ctx.cwd, String(args.options['models'])), {
+      ...(dataRoot ? { dataRoot } : {}),
+      ...(only ? { only } : {}),
+    });
+    if (!tasks.ok) return tasks;
+    const preview = previewPlan(tasks.value, o.pageSize, o.selfTying);
+    if (!preview.ok) return preview;
+    const p = preview.value;
+    ctx.err(
+      `plan: ${tasks.value.length} models, ${p.totalPages} pages of ${o.pageSize} (${formatBytes(p.originalBytes)} of weights); ` +
+        `packing ceiling ${p.ceiling.toFixed(2)}x with one page of a model per slot` +
+        (p.ceilingSelfTying ? `, ${p.ceilingSelfTying.toFixed(2)}x with self-tying ${o.selfTying}` : '') +
+        `; strategy ${o.strategy}, ${o.steps} steps.`,
+    );
+    const out = resolve(ctx.cwd, String(args.options['out']));
+    if (args.options['max-drop'] !== undefined) {
+      const target = await planForAccuracy(tasks.value, o, { maxDropPoints: Number(args.options['max-drop']) });
+      if (!target.ok) return target;
+      ctx.out(args.options['json'] ? JSON.stringify(target.value.frontier, null, 2) : `Frontier (validation drop in points; test Δ reported, not used):\n${renderFrontier(target.value.frontier)}`);
+      if (!target.value.best) return fail('E_BUDGET', `No level-1 budget tried keeps every task within ${args.options['max-drop']} points.`, 'Allow a larger drop, raise --l2, or plan with more --steps.');
+      const written = await writeBundle(target.value.best.plan, out);
+      if (!written.ok) return written;
+      ctx.out(`\n${renderReport(target.value.best.report)}\n\nBundle: ${out}`);
+      return ok(0);
+    }
+    const result = await planSeparation(tasks.value, o);
+    if (!result.ok) return result;
+    const written = await writeBundle(result.value.plan, out);
+    if (!written.ok) return written;
+    ctx.out(args.options['json'] ? JSON.stringify(result.value.report, null, 2) : `${renderReport(result.value.report)}\n\nBundle: ${out} (plan ${written.value.planId.slice(0, 12)})`);
+    return ok(0);
+  },
+};

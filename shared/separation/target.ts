@@ -1,0 +1,92 @@
+/**
+ * Accuracy-target mode (`wsep plan --max-drop 0.5`): the smallest level-1 budget whose plan keeps
+ * every task within the given drop of validation accuracy, found by bisection over the number of
+ * shared pages M (more pages, fewer occupants per page, less to recover). Fisher is computed once and
+ * reused. Every probe is kept: together they are the frontier (bytes against accuracy change).
+ * The decision uses validation accuracy only; test accuracy is reported, never used.
+ */
+import { fail, ok, type Result } from '../core/errors.ts';
+import type { FisherResult } from './fisher.ts';
+import { planSeparation, previewPlan, type PlannerOptions, type PlannerTask, type PlanResult } from './planner.ts';
+
+export interface FrontierPoint {
+  readonly l1Bytes: number;
+  readonly l2Bytes: number;
+  readonly sharedPageCount: number;
+  readonly packingRatio: number;
+  readonly meanValDrop: number;
+  readonly worstValDrop: number;
+  readonly meanTestDelta: number;
+  readonly worstTestDelta: number;
+  readonly meets: boolean;
+}
+
+export interface TargetResult {
+  readonly best: PlanResult | undefined;
+  readonly frontier: readonly FrontierPoint[];
+}
+
+export interface TargetOptions {
+  /** Largest validation drop allowed for any task, in points. */
+  readonly maxDropPoints: number;
+  /** Plans to try at most. Default 6. */
+  readonly probes?: number;
+}
+
+export function frontierPoint(result: PlanResult, maxDropPoints: number): FrontierPoint {
+  const r = result.report;
+  const valDrops = r.tasks.map((t) => (t.val.before - t.val.after) * 100);
+  const testDeltas = r.tasks.map((t) => (t.test.after - t.test.before) * 100);
+  return {
+    l1Bytes: r.totals.l1Bytes,
+    l2Bytes: r.totals.l2Bytes,
+    sharedPageCount: r.sharedPageCount,
+    packingRatio: r.totals.packingRatio,
+    meanValDrop: valDrops.reduce((a, b) => a + b, 0) / valDrops.length,
+    worstValDrop: Math.max(...valDrops),
+    meanTestDelta: testDeltas.reduce((a, b) => a + b, 0) / testDeltas.length,
+    worstTestDelta: Math.min(...testDeltas),
+    meets: Math.max(...valDrops) <= maxDropPoints,
+  };
+}
+
+export async function planForAccuracy(tasks: readonly PlannerTask[], options: PlannerOptions, target: TargetOptions): Promise<Result<TargetResult>> {
+  if (!(target.maxDropPoints >= 0)) return fail('E_USAGE', `--max-drop must be 0 or more points, got ${target.maxDropPoints}.`);
+  const preview = previewPlan(tasks, options.pageSize, options.selfTying);
+  if (!preview.ok) return preview;
+  const P = options.pageSize;
+  const pageBytes = P * 4;
+  const tableBytes = preview.value.totalPages * 4;
+  const l2Pages = Math.floor(options.budgets.l2Bytes / pageBytes);
+  const counts = preview.value.pageCounts;
+  // The smallest M the level-2 budget allows: the pages beyond M of each model must fit level 2.
+  let lo = 1;
+  while (lo < Math.max(...counts) && counts.reduce((a, n) => a + Math.max(0, n - options.selfTying * lo), 0) > l2Pages) lo++;
+  let hi = preview.value.totalPages;
+  const frontier: FrontierPoint[] = [];
+  let best: PlanResult | undefined;
+  let fisherCache: ReadonlyMap<string, FisherResult> | undefined;
+  const probes = target.probes ?? 6;
+  // First probe: enough slots for the largest model (no forced exclusive pages), then bisect.
+  let m = Math.min(hi, Math.max(lo, Math.max(...counts)));
+  for (let i = 0; i < probes && lo <= hi; i++) {
+    const run = await planSeparation(tasks, {
+      ...options,
+      budgets: { l1Bytes: tableBytes + m * pageBytes, l2Bytes: options.budgets.l2Bytes },
+      ...(fisherCache ? { fisherCache } : {}),
+    });
+    if (!run.ok) return run;
+    fisherCache = run.value.fisher;
+    const point = frontierPoint(run.value, target.maxDropPoints);
+    frontier.push(point);
+    if (point.meets) {
+      if (!best || point.l1Bytes < best.report.totals.l1Bytes) best = run.value;
+      hi = m - 1;
+    } else {
+      lo = m + 1;
+    }
+    m = Math.floor((lo + hi) / 2);
+  }
+  frontier.sort((a, b) => a.l1Bytes - b.l1Bytes);
+  return ok({ best, frontier });
+}
