@@ -1,4 +1,6 @@
 import type { BenchSection } from './harness.ts';
+import { planBench } from './plan.bench.ts';
+import { switchSection } from './switch.bench.ts';
 
 /** Every benchmark section, in the order they run and appear in docs/BENCHMARKS.md. */
-export const SECTIONS: readonly BenchSection[] = [];
+export const SECTIONS: readonly BenchSection[] = [planBench, switchSection];

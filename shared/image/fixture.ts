@@ -1,0 +1,35 @@
+/**
+ * `node --import tsx shared/image/fixture.ts <dir> [seed]`: writes a fixture bundle to <dir>/bundle and,
+ * for each model, the weights this package's reader gathers to <dir>/expected/<model>.f32 (little-endian).
+ * The independent reader test (format-reader.test.ts) runs it as a child process so that its own code
+ * never imports shared/image.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gatherWeights } from './gather.ts';
+import { readBundle } from './read.ts';
+import { tinyPlan } from './testing.ts';
+import { f32ToBytes } from './values.ts';
+import { writeBundle } from './write.ts';
+
+const [dir, seedText] = process.argv.slice(2);
+if (!dir) {
+  process.stderr.write('usage: fixture.ts <dir> [seed]\n');
+  process.exit(2);
+}
+const written = await writeBundle(
+  tinyPlan(Number(seedText ?? 21), { shuffleExclusive: true }),
+  join(dir, 'bundle'),
+);
+if (!written.ok) throw new Error(written.error.message);
+const read = await readBundle(join(dir, 'bundle'));
+if (!read.ok) throw new Error(read.error.message);
+const plan = read.value.plan;
+mkdirSync(join(dir, 'expected'), { recursive: true });
+for (const m of plan.models) {
+  writeFileSync(
+    join(dir, 'expected', `${m.name}.f32`),
+    f32ToBytes(gatherWeights(m, plan.sharedPages, plan.sharedPageCount, plan.pageSize)),
+  );
+}
+process.stdout.write(`${read.value.planId}\n`);
