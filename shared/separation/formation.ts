@@ -23,11 +23,12 @@ export interface Formation {
 }
 
 export function checkPageSize(pageSize: number): Result<number> {
-  if (!Number.isInteger(pageSize) || pageSize < 1) {
+  // Powers of two keep pages aligned to flash sectors and cache lines, and let devices use shifts.
+  if (!Number.isInteger(pageSize) || pageSize < 1 || (pageSize & (pageSize - 1)) !== 0) {
     return fail(
       'E_USAGE',
-      `Page size ${pageSize} is not a positive whole number of weights.`,
-      'Use a page size such as 512.',
+      `Page size ${pageSize} is not a positive power of two.`,
+      'Use a page size such as 256, 512 or 1024 weights.',
     );
   }
   return ok(pageSize);

@@ -112,7 +112,7 @@ describe('separate', () => {
     const rng = new Rng(5);
     let feasible = 0;
     for (let trial = 0; trial < 300; trial++) {
-      const P = 1 + rng.int(8);
+      const P = 2 ** rng.int(4);
       const input = Array.from({ length: 1 + rng.int(5) }, (_, k) => {
         const n = 1 + rng.int(60);
         const pages = Math.ceil(n / P);

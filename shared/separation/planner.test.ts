@@ -1,0 +1,108 @@
+/**
+ * The planner end to end on two small models and slices of two real tasks: budgets are respected,
+ * the plan's pages rebuild the weights the report was measured with, and bad inputs fail before
+ * any long work.
+ */
+import { describe, expect, it } from 'vitest';
+import { loadTask } from '../datasets/load.ts';
+import type { Split, TaskData } from '../datasets/types.ts';
+import { buildModel } from '../zoo/model-builder.ts';
+import { unformWeights } from './formation.ts';
+import { DEFAULT_PLANNER_OPTIONS, planSeparation, previewPlan, type PlannerOptions, type PlannerTask } from './planner.ts';
+import { gatherWeights } from './tables.ts';
+import { TaskSession } from './task-session.ts';
+
+function head(split: Split, n: number, sample: number): Split {
+  const m = Math.min(n, split.n);
+  return { n: m, x: split.x.slice(0, m * sample), y: split.y.slice(0, m) };
+}
+
+function slice(task: string, n: number): TaskData {
+  const r = loadTask(task);
+  if (!r.ok) throw new Error(r.error.message);
+  const d = r.value;
+  const sample = d.inputShape.reduce((a, b) => a * b, 1);
+  return { ...d, train: head(d.train, n, sample), val: head(d.val, n / 2, sample), test: head(d.test, n / 2, sample) };
+}
+
+function tasks(): PlannerTask[] {
+  const digits = buildModel('digits', [1, 8, 8], 3, (b, x) => {
+    x = b.relu(b.conv('conv1', x, 8, { kernel: 3, pad: 'same' }));
+    x = b.maxPool(x, 2);
+    return b.dense('fc', b.flatten(x), 10);
+  }).model;
+  const wall = buildModel('wall', [24], 4, (b, x) => b.dense('fc2', b.relu(b.dense('fc1', x, 32)), 4)).model;
+  return [
+    { name: 'digits8x8', model: digits, data: slice('digits8x8', 256) },
+    { name: 'wall_following', model: wall, data: slice('wall_following', 256) },
+  ];
+}
+
+const P = 64;
+const options = (over: Partial<PlannerOptions> = {}): PlannerOptions => ({
+  ...DEFAULT_PLANNER_OPTIONS,
+  pageSize: P,
+  // 16 shared pages after the 37 page-table entries; 6 forced exclusive pages + 4 granted by rank.
+  budgets: { l1Bytes: 16 * P * 4 + 37 * 4, l2Bytes: 10 * P * 4 },
+  fisherSamples: 32,
+  steps: 40,
+  evalEvery: 20,
+  patience: 40,
+  ...over,
+});
+
+describe('planSeparation', () => {
+  it('plans two tasks within budget and its pages rebuild the evaluated weights', async () => {
+    const t = tasks();
+    const preview = previewPlan(t, P, 1);
+    expect(preview.ok && preview.value.pageCounts).toEqual([22, 15]);
+    const events: string[] = [];
+    const r = await planSeparation(t, options({ progress: (e) => events.push(e.stage) }));
+    if (!r.ok) throw new Error(r.error.message);
+    const { plan, report } = r.value;
+    expect(report.totals.l1Bytes).toBeLessThanOrEqual(plan.budgets.l1Bytes);
+    expect(report.totals.l2Bytes).toBeLessThanOrEqual(plan.budgets.l2Bytes);
+    expect(plan.sharedPageCount).toBe(16);
+    expect(report.totals.packingRatio).toBeGreaterThan(1.3);
+    expect(new Set(events)).toEqual(new Set(['baseline', 'fisher', 'overlap', 'init', 'optimize', 'final']));
+    // The runtime view: rebuild each model's weights from the pages and re-measure the test accuracy.
+    for (const [k, m] of plan.models.entries()) {
+      const shape = { sharedPageCount: plan.sharedPageCount, pageSize: P, weightCount: m.weightCount };
+      const w = gatherWeights(m.pageTable, shape, plan.sharedPages, m.exclusivePages);
+      if (!w.ok) throw new Error(w.error.message);
+      const session = await TaskSession.create(m.name, t[k]!.model, t[k]!.data, m.tensors, { batchSize: 8, seed: 0 });
+      if (!session.ok) throw new Error(session.error.message);
+      const test = await session.value.evaluate(t[k]!.data.test, w.value);
+      expect(test.accuracy).toBe(m.accuracy.test.after);
+      expect(unformWeights(w.value, m.tensors).ok).toBe(true);
+      await session.value.release();
+    }
+  });
+
+  it('the reference strategy runs on the same models', async () => {
+    const r = await planSeparation(tasks(), options({ strategy: 'reference', steps: 32 }));
+    if (!r.ok) throw new Error(r.error.message);
+    expect(r.value.report.strategy).toBe('reference');
+    expect(r.value.report.init).toBe('random');
+  });
+
+  it('reports bad inputs before any long work', async () => {
+    const t = tasks();
+    const bad = async (o: Partial<PlannerOptions>) => {
+      const r = await planSeparation(t, options(o));
+      return r.ok ? 'ok' : `${r.error.code}: ${r.error.message}`;
+    };
+    expect(await bad({ pageSize: 100 })).toMatch(/^E_USAGE: .*power of two/);
+    expect(await bad({ budgets: { l1Bytes: 0, l2Bytes: 1024 } })).toMatch(/^E_BUDGET: The level-1 budget must be more than 0/);
+    expect(await bad({ budgets: { l1Bytes: 4 * P * 4, l2Bytes: 0 } })).toMatch(/^E_BUDGET: The level-2 budget .* short by \d+ bytes/);
+    const mismatch = [t[0]!, { ...t[1]!, data: t[0]!.data }];
+    const r = await planSeparation(mismatch, options());
+    expect(!r.ok && r.error.code).toBe('E_DATA_MISMATCH');
+  });
+
+  it('stops when cancelled', async () => {
+    const controller = new AbortController();
+    const r = await planSeparation(tasks(), options({ signal: controller.signal, progress: (e) => e.stage === 'fisher' && controller.abort() }));
+    expect(!r.ok && r.error.code).toBe('E_CANCELLED');
+  });
+});
