@@ -32,7 +32,12 @@ export interface ZooEntry {
   readonly steps: number;
   readonly bestStep: number;
   readonly seed: number;
-  readonly split: { readonly train: number; readonly val: number; readonly test: number; readonly method: string };
+  readonly split: {
+    readonly train: number;
+    readonly val: number;
+    readonly test: number;
+    readonly method: string;
+  };
 }
 
 export interface ZooManifest {
@@ -66,7 +71,11 @@ export interface TrainTaskInput {
 /** Trains one zoo task and writes its model; runs inside a worker (see buildZoo). */
 export async function trainZooTask(input: TrainTaskInput, ctx: JobContext): Promise<Result<ZooEntry>> {
   const spec = zooTask(input.task);
-  if (!spec) return fail('E_NOT_FOUND', `Unknown zoo task "${input.task}". Known: ${ZOO_TASKS.map((t) => t.id).join(', ')}.`);
+  if (!spec)
+    return fail(
+      'E_NOT_FOUND',
+      `Unknown zoo task "${input.task}". Known: ${ZOO_TASKS.map((t) => t.id).join(', ')}.`,
+    );
   const data = loadTask(spec.id, input.dataRoot ? { root: input.dataRoot } : {});
   if (!data.ok) return data;
   const hints = spec.training;
@@ -102,7 +111,12 @@ export async function trainZooTask(input: TrainTaskInput, ctx: JobContext): Prom
     steps: r.stepsDone,
     bestStep: r.bestStep,
     seed: input.seed,
-    split: { train: data.value.train.n, val: data.value.val.n, test: data.value.test.n, method: data.value.splitMethod },
+    split: {
+      train: data.value.train.n,
+      val: data.value.val.n,
+      test: data.value.test.n,
+      method: data.value.splitMethod,
+    },
   };
   const model = {
     ...r.model,
@@ -126,7 +140,12 @@ export async function buildZoo(options: BuildZooOptions): Promise<Result<ZooMani
   const seed = options.seed ?? 1;
   const ids = options.tasks ?? ZOO_TASKS.map((t) => t.id);
   for (const id of ids) {
-    if (!zooTask(id)) return fail('E_NOT_FOUND', `Unknown zoo task "${id}".`, `Known tasks: ${ZOO_TASKS.map((t) => t.id).join(', ')}.`);
+    if (!zooTask(id))
+      return fail(
+        'E_NOT_FOUND',
+        `Unknown zoo task "${id}".`,
+        `Known tasks: ${ZOO_TASKS.map((t) => t.id).join(', ')}.`,
+      );
   }
   return attemptAsync(async () => {
     mkdirSync(options.outDir, { recursive: true });
@@ -153,13 +172,23 @@ export async function buildZoo(options: BuildZooOptions): Promise<Result<ZooMani
           ...(options.signal ? { signal: options.signal } : {}),
         });
         entries.set(id, unwrap(r));
-        options.progress?.({ stage: 'done', task: id, step: entries.size, total: ids.length, fraction: entries.size / ids.length });
+        options.progress?.({
+          stage: 'done',
+          task: id,
+          step: entries.size,
+          total: ids.length,
+          fraction: entries.size / ids.length,
+        });
       }
     };
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 2, ids.length)) }, worker));
+    await Promise.all(
+      Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 2, ids.length)) }, worker),
+    );
     // Keep entries of tasks not rebuilt this time (a partial rebuild with --only).
     const previous = readZooManifest(options.outDir);
-    const merged = new Map<string, ZooEntry>(previous.ok ? previous.value.models.map((m) => [m.task, m]) : []);
+    const merged = new Map<string, ZooEntry>(
+      previous.ok ? previous.value.models.map((m) => [m.task, m]) : [],
+    );
     for (const [id, e] of entries) merged.set(id, e);
     const order = ZOO_TASKS.map((t) => t.id);
     const manifest: ZooManifest = {
@@ -168,7 +197,12 @@ export async function buildZoo(options: BuildZooOptions): Promise<Result<ZooMani
       seed,
       models: [...merged.values()].sort((a, b) => order.indexOf(a.task) - order.indexOf(b.task)),
     };
-    unwrap(writeFileAtomic(join(options.outDir, 'zoo.json'), Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`)));
+    unwrap(
+      writeFileAtomic(
+        join(options.outDir, 'zoo.json'),
+        Buffer.from(`${JSON.stringify(manifest, null, 2)}\n`),
+      ),
+    );
     return manifest;
   }, 'E_INTERNAL');
 }
