@@ -86,6 +86,7 @@ export async function trainZooTask(input: TrainTaskInput, ctx: JobContext): Prom
     steps,
     batchSize: hints.batch,
     optimizer: { kind: 'adam', lr: hints.lr, weightDecay: hints.weightDecay, decoupled: true },
+    schedule: { kind: hints.schedule ?? 'cosine' },
     evalEvery: Math.min(hints.evalEvery, steps),
     patience: hints.patience,
     seed: input.seed,

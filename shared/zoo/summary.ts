@@ -111,6 +111,8 @@ function describeAugmentation(a: Augmentation): string {
       return `noise σ=${a.std}`;
     case 'scale':
       return `scale ×${a.min}–${a.max}`;
+    case 'offset':
+      return `offset σ=${a.std} per axis-${a.axis} position`;
   }
 }
 

@@ -41,7 +41,9 @@ export type Augmentation =
   /** Additive Gaussian noise of this standard deviation. */
   | { readonly kind: 'noise'; readonly std: number }
   /** Multiply the whole sample by a factor drawn uniformly in [min, max]. */
-  | { readonly kind: 'scale'; readonly min: number; readonly max: number };
+  | { readonly kind: 'scale'; readonly min: number; readonly max: number }
+  /** Add one random offset per position of `axis` (e.g. per sensor channel), drawn from N(0, std²). */
+  | { readonly kind: 'offset'; readonly axis: number; readonly std: number };
 
 /** Suggested pre-training recipe: Adam(W) with early stopping on validation accuracy. */
 export interface TrainingHints {
@@ -60,6 +62,8 @@ export interface TrainingHints {
   /** Stop after this many steps without a better validation accuracy. */
   readonly patience: number;
   readonly augment: readonly Augmentation[];
+  /** Learning-rate schedule over the run: cosine decay (the default) or constant. */
+  readonly schedule?: 'cosine' | 'constant';
   /** Why the recipe looks the way it does (measured or expected). */
   readonly note?: string;
 }
@@ -192,6 +196,7 @@ const wallFollowing: Define = (b, x, classes) => {
 export const ZOO_TASKS: readonly ZooTaskSpec[] = [
   task('mnist', 'MNIST handwritten digits', [1, 28, 28], 10, mnist, {
     ...base,
+    lr: 2e-3,
     steps: 3000,
     weightDecay: 0,
     patience: 800,
@@ -202,7 +207,8 @@ export const ZOO_TASKS: readonly ZooTaskSpec[] = [
   }),
   task('fmnist', 'Fashion-MNIST clothing', [1, 28, 28], 10, fmnist, {
     ...base,
-    steps: 4000,
+    lr: 2e-3,
+    steps: 7000,
     weightDecay: 1e-2,
     patience: 1000,
     augment: [
@@ -299,6 +305,7 @@ export const ZOO_TASKS: readonly ZooTaskSpec[] = [
       augment: [
         { kind: 'shift', axis: 2, max: 16 },
         { kind: 'scale', min: 0.9, max: 1.1 },
+        { kind: 'offset', axis: 0, std: 0.5 },
         { kind: 'noise', std: 0.02 },
       ],
       note:
