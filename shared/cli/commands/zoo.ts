@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { fail, ok } from '../../core/errors.ts';
 import { formatBytes } from '../../core/units.ts';
+import { buildGpuZoo } from '../../zoo/build-gpu.ts';
 import { buildZoo, readZooManifest, type ZooManifest } from '../../zoo/build.ts';
 import { ZOO_TASKS } from '../../zoo/tasks.ts';
 import type { Command } from '../command.ts';
@@ -32,6 +33,8 @@ export const zooCommand: Command = {
     { name: 'seed', kind: 'number', description: 'Seed for initialisation, batches and augmentation.', default: 1 },
     { name: 'scale', kind: 'number', description: 'Multiply every task’s step budget (0.1 for a smoke build).', default: 1 },
     { name: 'concurrency', kind: 'number', description: 'Tasks trained at once (one core each).', default: 2 },
+    { name: 'gpu', kind: 'flag', description: 'Build the SOTA-size GPU architectures instead (trained on CIFAR-10 for a bounded time).' },
+    { name: 'seconds', kind: 'number', description: 'With --gpu: training time per model.', default: 120 },
     { name: 'json', kind: 'flag', description: 'Print the manifest as JSON.' },
   ],
   async run(args, ctx) {
@@ -45,6 +48,24 @@ export const zooCommand: Command = {
     }
     if (action !== 'build') return fail('E_USAGE', `wsep zoo: unknown action "${action}".`, 'Use "wsep zoo build" or "wsep zoo list".');
     const only = args.options['only'] ? String(args.options['only']).split(',').filter(Boolean) : undefined;
+    if (args.options['gpu']) {
+      const gpuOut = args.options['out'] === DEFAULT_ZOO_DIR ? resolve(ctx.cwd, DEFAULT_ZOO_DIR, 'gpu') : out;
+      const built = await buildGpuZoo({
+        outDir: gpuOut,
+        secondsPerModel: Number(args.options['seconds']),
+        seed: Number(args.options['seed']),
+        signal: ctx.signal,
+        ...(only ? { models: only } : {}),
+        progress: (e) => ctx.status(formatProgress(e)),
+      });
+      if (!built.ok) return built;
+      ctx.out(
+        args.options['json']
+          ? JSON.stringify(built.value, null, 2)
+          : built.value.map((m) => `${m.name.padEnd(20)} ${String(m.weights).padStart(9)} weights  ${m.steps} steps × ${m.stepMs.toFixed(0)} ms  val ${(m.valAccuracy * 100).toFixed(1)}%  test ${(m.testAccuracy * 100).toFixed(1)}%`).join('\n'),
+      );
+      return ok(0);
+    }
     const scale = Number(args.options['scale']);
     if (!(scale > 0)) return fail('E_USAGE', `--scale must be positive, got ${scale}.`);
     const started = Date.now();
