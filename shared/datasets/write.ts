@@ -3,17 +3,9 @@
  * into train, val, test; values encoded (encode.ts); counts, hashes and per-sample provenance go into
  * meta.json. A reader sees the old folder or the complete new one, never a half-written one.
  */
+import { writeFileSynced } from '../core/durable-fs.ts';
 import { createHash } from 'node:crypto';
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  renameSync,
-  rmSync,
-  writeSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { attempt, type Result } from '../core/errors.ts';
 import { encodeFloat32, encodeInt16, encodeUint8, type Encoded } from './encode.ts';
@@ -182,17 +174,6 @@ export function writeTaskDir(root: string, packed: PackedTask): Result<string> {
     }
     return final;
   }, 'E_IO');
-}
-
-function writeFileSynced(path: string, bytes: Uint8Array): void {
-  const fd = openSync(path, 'w');
-  try {
-    let written = 0;
-    while (written < bytes.byteLength) written += writeSync(fd, bytes, written, bytes.byteLength - written);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**

@@ -5,18 +5,8 @@
  * complete old folder or the complete new one (or, for an instant between two renames, nothing — never
  * a half-written one). On any failure the temporary folder is removed and the old folder restored.
  */
-import {
-  closeSync,
-  existsSync,
-  fsyncSync,
-  mkdirSync,
-  openSync,
-  readdirSync,
-  renameSync,
-  rmSync,
-  statSync,
-  writeSync,
-} from 'node:fs';
+import { fsyncDir, writeFileSynced } from '../core/durable-fs.ts';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fail, ok, type Result } from '../core/errors.ts';
@@ -41,26 +31,7 @@ export interface AtomicWriteOptions {
   readonly mayReplace?: (existingDir: string) => boolean;
 }
 
-function writeWhole(path: string, bytes: Uint8Array): void {
-  const fd = openSync(path, 'wx');
-  try {
-    let written = 0;
-    while (written < bytes.byteLength) written += writeSync(fd, bytes, written, bytes.byteLength - written);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
-
-/** fsync of a folder makes the names in it (new files, renames) durable. */
-export function fsyncDir(path: string): void {
-  const fd = openSync(path, 'r');
-  try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
+export { fsyncDir };
 
 function uniqueSibling(finalDir: string, tag: string): string {
   return join(
@@ -102,7 +73,7 @@ export function writeFolderAtomic(
         mkdirSync(folder, { recursive: true });
         folders.add(folder);
       }
-      writeWhole(target, file.bytes);
+      writeFileSynced(target, file.bytes, 'wx');
     });
     for (const folder of folders) if (folder !== temp) fsyncDir(folder);
     fsyncDir(temp);

@@ -1,6 +1,7 @@
 /** Loading and saving .onnx files: reads are checked, writes are atomic (temporary file, fsync, rename). */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { writeFileSynced } from '../core/durable-fs.ts';
 import { attempt, fail, type Result } from '../core/errors.ts';
 import { decodeModel, encodeModel } from './codec.ts';
 import type { Model } from './types.ts';
@@ -17,7 +18,13 @@ export function readModelFile(path: string): Result<Model> {
     return fail('E_IO', `Cannot read ${path}: ${(thrown as Error).message}`);
   }
   const decoded = decodeModel(bytes);
-  if (!decoded.ok) return fail(decoded.error.code, `${path}: ${decoded.error.message}`, decoded.error.hint, decoded.error.details);
+  if (!decoded.ok)
+    return fail(
+      decoded.error.code,
+      `${path}: ${decoded.error.message}`,
+      decoded.error.hint,
+      decoded.error.details,
+    );
   return decoded;
 }
 
@@ -33,19 +40,13 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): Result<void> {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   return attempt(() => {
     try {
-      const fd = openSync(temp, 'w');
-      try {
-        let written = 0;
-        while (written < bytes.byteLength) written += writeSync(fd, bytes, written, bytes.byteLength - written);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
+      writeFileSynced(temp, bytes);
       renameSync(temp, path);
     } catch (thrown) {
       rmSync(temp, { force: true });
       const e = thrown as NodeJS.ErrnoException;
-      if (e.code === 'ENOSPC') throw Object.assign(new Error(`The disk is full: cannot write ${path}; nothing was changed.`));
+      if (e.code === 'ENOSPC')
+        throw Object.assign(new Error(`The disk is full: cannot write ${path}; nothing was changed.`));
       throw new Error(`Cannot write ${path}: ${e.message}`);
     }
   }, 'E_IO');
