@@ -12,7 +12,7 @@
 import { raise, throwIfCancelled } from '../core/errors.ts';
 import { noProgress, type ProgressSink } from '../core/progress.ts';
 import { createOptimizer } from '../train/optimizers.ts';
-import { evaluatePages, gatherTask, type EvalPoint, type JointResult, type PagedState, type TaskGradients } from './optimize.ts';
+import { PageSnapshot, evalPoint, evaluatePages, gatherTask, type EvalPoint, type JointResult, type PagedState, type TaskGradients } from './optimize.ts';
 import { scatterWeights } from './tables.ts';
 
 export interface ReferenceOptions {
@@ -98,24 +98,17 @@ export async function optimizeReference(state: PagedState, tasks: readonly TaskG
   const floors = options.baselineVal.map((v) => v - options.floorPoints / 100);
   const history: EvalPoint[] = [];
   let best: EvalPoint | undefined;
-  const snapshot = { shared: state.shared.slice(), exclusive: state.exclusive.map((e) => e.slice()) };
+  const snapshot = new PageSnapshot(state);
   let accepted = 0;
   let chunks = 0;
 
   const evaluate = async (step: number) => {
-    const valAccuracy = (await evaluatePages(state, tasks)).map((s) => s.accuracy);
-    const point: EvalPoint = {
-      step,
-      valAccuracy,
-      meanValAccuracy: valAccuracy.reduce((a, b) => a + b, 0) / K,
-      worstViolation: Math.max(...valAccuracy.map((a, k) => floors[k]! - a)),
-    };
+    const point = evalPoint(step, (await evaluatePages(state, tasks)).map((s) => s.accuracy), floors);
     history.push(point);
     // The reference keeps the best mean; per-task floors are ours, so the baseline does not get them.
     if (!best || point.meanValAccuracy > best.meanValAccuracy) {
       best = point;
-      snapshot.shared.set(state.shared);
-      state.exclusive.forEach((e, k) => snapshot.exclusive[k]!.set(e));
+      snapshot.capture(state);
     }
     (options.progress ?? noProgress)({
       stage: 'optimize',
@@ -157,7 +150,6 @@ export async function optimizeReference(state: PagedState, tasks: readonly TaskG
   }
   const stepsRun = rounds * options.chunkSteps;
   const msPerStep = (performance.now() - started) / stepsRun;
-  state.shared.set(snapshot.shared);
-  state.exclusive.forEach((e, k) => e.set(snapshot.exclusive[k]!));
+  snapshot.restore(state);
   return { bestStep: best!.step, history, stepsRun, msPerStep, valAccuracy: best!.valAccuracy };
 }

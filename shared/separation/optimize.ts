@@ -100,6 +100,37 @@ export async function evaluatePages(state: PagedState, tasks: readonly TaskGradi
   return out;
 }
 
+/** An evaluation point from the tasks' validation accuracies and their floors (0..1). */
+export function evalPoint(step: number, valAccuracy: readonly number[], floors: readonly number[]): EvalPoint {
+  return {
+    step,
+    valAccuracy,
+    meanValAccuracy: valAccuracy.reduce((a, b) => a + b, 0) / valAccuracy.length,
+    worstViolation: Math.max(...valAccuracy.map((a, k) => floors[k]! - a)),
+  };
+}
+
+/** A copy of the pages, kept for the best evaluation point and restored at the end. */
+export class PageSnapshot {
+  private readonly shared: Float32Array;
+  private readonly exclusive: Float32Array[];
+
+  constructor(state: PagedState) {
+    this.shared = state.shared.slice();
+    this.exclusive = state.exclusive.map((e) => e.slice());
+  }
+
+  capture(state: PagedState): void {
+    this.shared.set(state.shared);
+    state.exclusive.forEach((e, k) => this.exclusive[k]!.set(e));
+  }
+
+  restore(state: PagedState): void {
+    state.shared.set(this.shared);
+    state.exclusive.forEach((e, k) => e.set(this.exclusive[k]!));
+  }
+}
+
 function better(a: EvalPoint, b: EvalPoint | undefined): boolean {
   if (!b) return true;
   const aOk = a.worstViolation <= 0;
@@ -122,21 +153,14 @@ export async function optimizeJointly(state: PagedState, tasks: readonly TaskGra
 
   const history: EvalPoint[] = [];
   let best: EvalPoint | undefined;
-  const snapshot = { shared: state.shared.slice(), exclusive: state.exclusive.map((e) => e.slice()) };
+  const snapshot = new PageSnapshot(state);
   const evaluate = async (step: number) => {
     const scores = await evaluatePages(state, tasks);
-    const valAccuracy = scores.map((s) => s.accuracy);
-    const point: EvalPoint = {
-      step,
-      valAccuracy,
-      meanValAccuracy: valAccuracy.reduce((a, b) => a + b, 0) / K,
-      worstViolation: Math.max(...valAccuracy.map((a, k) => floors[k]! - a)),
-    };
+    const point = evalPoint(step, scores.map((s) => s.accuracy), floors);
     history.push(point);
     if (better(point, best)) {
       best = point;
-      snapshot.shared.set(state.shared);
-      state.exclusive.forEach((e, k) => snapshot.exclusive[k]!.set(e));
+      snapshot.capture(state);
     }
     (options.progress ?? noProgress)({
       stage: 'optimize',
@@ -174,7 +198,6 @@ export async function optimizeJointly(state: PagedState, tasks: readonly TaskGra
     }
   }
   const msPerStep = step > 0 ? (performance.now() - started) / step : 0;
-  state.shared.set(snapshot.shared);
-  state.exclusive.forEach((e, k) => e.set(snapshot.exclusive[k]!));
+  snapshot.restore(state);
   return { bestStep: best!.step, history, stepsRun: step, msPerStep, valAccuracy: best!.valAccuracy };
 }
