@@ -19,12 +19,19 @@ import type { Rng } from '../core/rng.ts';
  */
 export type Augment = (x: Float32Array, count: number, shape: readonly number[], rng: Rng) => void;
 
+/** An augmentation as data (a zoo recipe holds a list of these); `axis` is an axis of the per-sample shape. */
 export type AugmentSpec =
+  /** Random shift by up to ±max positions along `axis`, filling with zeros (time shift, image translation). */
   | { readonly kind: 'shift'; readonly axis: number; readonly max: number }
+  /** Random mirror along `axis` with probability 1/2. */
   | { readonly kind: 'flip'; readonly axis: number }
+  /** Zero one random band of up to maxWidth positions along `axis` (SpecAugment-style masking). */
   | { readonly kind: 'mask'; readonly axis: number; readonly maxWidth: number }
+  /** Additive Gaussian noise of this standard deviation. */
   | { readonly kind: 'noise'; readonly std: number }
+  /** Multiply the whole sample by a factor drawn uniformly in [min, max]. */
   | { readonly kind: 'scale'; readonly min: number; readonly max: number }
+  /** Add one random offset per position of `axis` (e.g. per sensor channel), drawn from N(0, std²). */
   | { readonly kind: 'offset'; readonly axis: number; readonly std: number };
 
 /** Builds one augmentation that applies the specs in order. */

@@ -12,25 +12,13 @@
  */
 import { fail, makeError, ok, WsepFailure, type Result } from '../core/errors.ts';
 import { createSession, ort, type SessionOptions } from '../onnx/ort.ts';
-import type { Model } from '../onnx/types.ts';
+import type { TrainingGraph } from '../autodiff/training-graph.ts';
 
 /**
- * What the session needs to know about a training graph; `TrainingGraph` from
- * shared/autodiff/training-graph.ts has this shape. Declared here so that this module (and its
- * tests, with hand-written graphs) do not depend on how the graph was built.
+ * A training graph as shared/autodiff builds it; tests may also write one by hand (testing.ts), so
+ * the session depends on this shape only, not on how the graph was built.
  */
-export interface TrainingGraphSpec {
-  /** Inputs: the data, int64 labels [batch], each weight (float32). */
-  readonly model: Model;
-  readonly inputName: string;
-  readonly labelName: string;
-  readonly weightNames: readonly string[];
-  /** Gradient outputs, in the order of `weightNames`, with the same dims. */
-  readonly gradNames: readonly string[];
-  /** The mean cross-entropy over the batch, a scalar. */
-  readonly lossName: string;
-  readonly logitsName: string;
-}
+export type TrainingGraphSpec = TrainingGraph;
 
 /** 'preallocated': onnxruntime writes gradients into our buffers; 'copy': we copy its outputs. */
 export type GradientOutput = 'preallocated' | 'copy';

@@ -70,21 +70,33 @@ function row(
 
 const thousands = (n: number) => n.toLocaleString('en-US');
 
-/** The task table of docs/ZOO.md; accuracy and training time are left for the training pipeline. */
-export function markdownTaskTable(rows: readonly ZooRow[] = taskRows()): string {
+/** Accuracy (0..1) and training time of a built zoo model (from zoo.json). */
+export interface ZooResult {
+  readonly valAccuracy: number;
+  readonly testAccuracy: number;
+  readonly trainSeconds: number;
+}
+
+/** The task table of docs/ZOO.md; accuracy and training time come from a built zoo when given. */
+export function markdownTaskTable(rows: readonly ZooRow[] = taskRows(), results: ReadonlyMap<string, ZooResult> = new Map()): string {
   const lines = [
     '| task | input | classes | layers | weights | pages (512) | MFLOPs/sample | activations (KiB) | val acc. | test acc. | train time |',
     '|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|',
   ];
   for (const r of rows)
     lines.push(
-      `| ${r.name} | ${r.input} | ${r.classes} | ${r.layers} | ${thousands(r.weights)} | ${r.pages} | ${r.mflops.toFixed(2)} | ${r.activationKiB.toFixed(1)} | – | – | – |`,
+      `| ${r.name} | ${r.input} | ${r.classes} | ${r.layers} | ${thousands(r.weights)} | ${r.pages} | ${r.mflops.toFixed(2)} | ${r.activationKiB.toFixed(1)} | ${resultCells(results.get(r.name))} |`,
     );
   const total = rows.reduce((s, r) => s + r.pages, 0);
   const weights = rows.reduce((s, r) => s + r.weights, 0);
   const largest = Math.max(...rows.map((r) => r.pages));
   lines.push(`| **total** | | | | **${thousands(weights)}** | **${total}** | | | | | |`);
   return `${lines.join('\n')}\n\nPacking ceiling (one page per model per slot): ${total} ÷ ${largest} = **${(total / largest).toFixed(2)}x**.`;
+}
+
+function resultCells(r: ZooResult | undefined): string {
+  if (!r) return '– | – | –';
+  return `${(r.valAccuracy * 100).toFixed(2)} | ${(r.testAccuracy * 100).toFixed(2)} | ${Math.round(r.trainSeconds)} s`;
 }
 
 export function markdownGpuTable(rows: readonly ZooRow[] = gpuRows()): string {
@@ -119,13 +131,13 @@ function describeAugmentation(a: Augmentation): string {
 /** The suggested pre-training recipe of every task (batch, lr and evaluation interval are shared). */
 export function markdownRecipeTable(): string {
   const lines = [
-    '| task | max steps | patience | weight decay (decoupled) | augmentation |',
-    '|---|---:|---:|---:|---|',
+    '| task | max steps | lr | schedule | patience | weight decay (decoupled) | augmentation |',
+    '|---|---:|---:|---|---:|---:|---|',
   ];
   for (const t of ZOO_TASKS) {
     const h = t.training;
     lines.push(
-      `| ${t.id} | ${h.steps} | ${h.patience} | ${h.weightDecay} | ${h.augment.map(describeAugmentation).join('; ') || '–'} |`,
+      `| ${t.id} | ${h.steps} | ${h.lr} | ${h.schedule ?? 'cosine'} | ${h.patience} | ${h.weightDecay} | ${h.augment.map(describeAugmentation).join('; ') || '–'} |`,
     );
   }
   return lines.join('\n');

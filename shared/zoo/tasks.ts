@@ -14,6 +14,7 @@
  * - **Cheap to train on two cores**: pools come early and valid convolutions shrink maps, so each
  *   model costs at most ~1.5 M multiply–accumulates (~3 MFLOPs) per sample.
  */
+import type { AugmentSpec } from '../train/augment.ts';
 import type { Model } from '../onnx/types.ts';
 import { buildModel, type BuiltModel, type ModelBuilder, type Value } from './model-builder.ts';
 
@@ -27,23 +28,8 @@ export const MCU_OPS: ReadonlySet<string> = new Set([
   'Gemm',
 ]);
 
-/**
- * A training-time augmentation the training pipeline should apply to normalised inputs. `axis` is
- * an axis of the per-sample shape (channels first, e.g. 1 = frames for [1, frames, mel]).
- */
-export type Augmentation =
-  /** Random shift by up to ±max positions along `axis`, filling with zeros (time shift, image translation). */
-  | { readonly kind: 'shift'; readonly axis: number; readonly max: number }
-  /** Random mirror along `axis` with probability 1/2. */
-  | { readonly kind: 'flip'; readonly axis: number }
-  /** Zero one random band of up to maxWidth positions along `axis` (SpecAugment-style masking). */
-  | { readonly kind: 'mask'; readonly axis: number; readonly maxWidth: number }
-  /** Additive Gaussian noise of this standard deviation. */
-  | { readonly kind: 'noise'; readonly std: number }
-  /** Multiply the whole sample by a factor drawn uniformly in [min, max]. */
-  | { readonly kind: 'scale'; readonly min: number; readonly max: number }
-  /** Add one random offset per position of `axis` (e.g. per sensor channel), drawn from N(0, std²). */
-  | { readonly kind: 'offset'; readonly axis: number; readonly std: number };
+/** A training-time augmentation (normalised inputs; `axis` is an axis of the per-sample shape). */
+export type Augmentation = AugmentSpec;
 
 /** Suggested pre-training recipe: Adam(W) with early stopping on validation accuracy. */
 export interface TrainingHints {
