@@ -3,7 +3,12 @@
  * the plan's pages rebuild the weights the report was measured with, and bad inputs fail before
  * any long work.
  */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { writeBundle } from '../image/write.ts';
+import { PagedRuntime } from '../runtime/runtime.ts';
 import { loadTask } from '../datasets/load.ts';
 import type { Split, TaskData } from '../datasets/types.ts';
 import { buildModel } from '../zoo/model-builder.ts';
@@ -77,6 +82,35 @@ describe('planSeparation', () => {
       expect(unformWeights(w.value, m.tensors).ok).toBe(true);
       await session.value.release();
     }
+  });
+
+  it('the paged runtime, reading the written bundle, predicts exactly what the report measured', async () => {
+    const t = tasks();
+    const r = await planSeparation(t, options({ steps: 20 }));
+    if (!r.ok) throw new Error(r.error.message);
+    const dir = join(mkdtempSync(join(tmpdir(), 'wsep-plan-')), 'bundle');
+    const written = await writeBundle(r.value.plan, dir);
+    if (!written.ok) throw new Error(written.error.message);
+    const runtime = await PagedRuntime.open(dir);
+    if (!runtime.ok) throw new Error(runtime.error.message);
+    for (const [k, m] of r.value.plan.models.entries()) {
+      const switched = await runtime.value.switchTo(m.name);
+      expect(switched.ok).toBe(true);
+      const predicted = await runtime.value.predict(t[k]!.data.test);
+      if (!predicted.ok) throw new Error(predicted.error.message);
+      expect(predicted.value.accuracy).toBe(m.accuracy.test.after);
+      expect(predicted.value.accuracy).toBe(r.value.report.tasks[k]!.test.after);
+      // Prediction by prediction, against the planner's own evaluator on the gathered weights.
+      const session = await TaskSession.create(m.name, t[k]!.model, t[k]!.data, m.tensors, { batchSize: 8, seed: 0 });
+      if (!session.ok) throw new Error(session.error.message);
+      const shape = { sharedPageCount: r.value.plan.sharedPageCount, pageSize: P, weightCount: m.weightCount };
+      const w = gatherWeights(m.pageTable, shape, r.value.plan.sharedPages, m.exclusivePages);
+      if (!w.ok) throw new Error(w.error.message);
+      const own = await session.value.evaluate(t[k]!.data.test, w.value, true);
+      expect(Array.from(predicted.value.predictions)).toEqual(Array.from(own.predictions!));
+      await session.value.release();
+    }
+    await runtime.value.close();
   });
 
   it('the reference strategy runs on the same models', async () => {
