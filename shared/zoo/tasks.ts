@@ -196,7 +196,8 @@ export const ZOO_TASKS: readonly ZooTaskSpec[] = [
     lr: 2e-3,
     steps: 7000,
     weightDecay: 1e-2,
-    patience: 1000,
+    // Runs the whole cosine decay: the first build stopped at step 5200 (val 87.9%) before the rate fell.
+    patience: 7000,
     augment: [
       { kind: 'flip', axis: 2 },
       { kind: 'shift', axis: 2, max: 2 },
@@ -204,6 +205,8 @@ export const ZOO_TASKS: readonly ZooTaskSpec[] = [
   }),
   task('cifar10', 'CIFAR-10 objects (4k-image subset)', [3, 32, 32], 10, cifar10, {
     ...base,
+    // Chosen on validation: constant 61.2% vs cosine 59.0%.
+    schedule: 'constant',
     steps: 5000,
     weightDecay: 5e-2,
     patience: 1500,
@@ -216,6 +219,8 @@ export const ZOO_TASKS: readonly ZooTaskSpec[] = [
   }),
   task('gtsrb', 'GTSRB traffic signs', [3, 32, 32], 43, gtsrb, {
     ...base,
+    // Chosen on validation: constant 97.1% vs cosine 96.0%.
+    schedule: 'constant',
     steps: 4000,
     weightDecay: 1e-2,
     patience: 1000,
@@ -245,6 +250,8 @@ export const ZOO_TASKS: readonly ZooTaskSpec[] = [
     speechCommands,
     {
       ...base,
+      // Chosen on validation: constant 75.9% vs cosine 74.3%.
+      schedule: 'constant',
       steps: 4000,
       weightDecay: 1e-2,
       patience: 1000,
