@@ -61,4 +61,20 @@ describe('wsep CLI', () => {
     expect(r.err).toMatch(/^error: .*bad\.onnx/);
     expect(r.err).not.toMatch(/\n\s+at /);
   });
+
+  it('plan reports bad budgets, strategies, page sizes and folders before any work', async () => {
+    const bad = await run(['plan', '--l1', 'lots']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--l1: "lots" is not a size');
+    expect((await run(['plan', '--strategy', 'magic'])).err).toContain('--strategy must be "ours" or "reference"');
+    const missing = await run(['plan', '--models', '/nonexistent/zoo']);
+    expect(missing.code).toBe(1);
+    expect(missing.err).toContain('No models folder at /nonexistent/zoo');
+    const page = await run(['plan', '--page-size', '100', '--only', 'digits8x8']);
+    expect(page.code).toBe(2);
+    expect(page.err).toContain('not a positive power of two');
+    const zero = await run(['plan', '--l1', '0', '--only', 'digits8x8,wall_following']);
+    expect(zero.code).toBe(1);
+    expect(zero.err).toContain('level-1 budget must be more than 0');
+  });
 });

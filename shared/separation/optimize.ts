@@ -44,6 +44,13 @@ export interface JointOptions {
   readonly lr: number;
   /** Linear learning-rate warm-up, in steps: a fresh Adam at full rate disturbs converged weights. */
   readonly warmupSteps: number;
+  /** After warm-up: constant, or cosine decay to 5% of `lr` at the last step. Default constant. */
+  readonly schedule?: 'constant' | 'cosine';
+  /**
+   * Scale each task's gradient by (mean gradient norm ÷ its own), tracked as moving averages, so
+   * that a shared page's summed gradient is not dominated by the tasks with the largest losses.
+   */
+  readonly balanceTasks?: boolean;
   readonly evalEvery: number;
   /** Stop when no better snapshot was found for this many steps. */
   readonly patience: number;
@@ -140,6 +147,25 @@ function better(a: EvalPoint, b: EvalPoint | undefined): boolean {
   return a.worstViolation < b.worstViolation;
 }
 
+function l2norm(v: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
+  return Math.sqrt(s);
+}
+
+function scale(v: Float32Array, factor: number): void {
+  for (let i = 0; i < v.length; i++) v[i] *= factor;
+}
+
+/** Warm-up, then constant or cosine decay to 5% of the base rate. */
+function learningRate(o: JointOptions, step: number): number {
+  const warm = Math.max(1, o.warmupSteps);
+  if (step < warm) return (o.lr * (step + 1)) / warm;
+  if (o.schedule !== 'cosine') return o.lr;
+  const t = Math.min(1, (step - warm) / Math.max(1, o.steps - warm));
+  return o.lr * (0.05 + 0.95 * 0.5 * (1 + Math.cos(Math.PI * t)));
+}
+
 export async function optimizeJointly(state: PagedState, tasks: readonly TaskGradients[], options: JointOptions): Promise<JointResult> {
   const K = tasks.length;
   const weights = tasks.map((t) => new Float32Array(t.weightCount));
@@ -150,6 +176,7 @@ export async function optimizeJointly(state: PagedState, tasks: readonly TaskGra
   const paramGrads = [sharedGrad, ...exclusiveGrads];
   const adam = createOptimizer({ kind: 'adam', lr: options.lr }, params.map((p) => p.length));
   const floors = options.baselineVal.map((v) => v - options.floorPoints / 100);
+  const norms = new Float64Array(K);
 
   const history: EvalPoint[] = [];
   let best: EvalPoint | undefined;
@@ -185,10 +212,15 @@ export async function optimizeJointly(state: PagedState, tasks: readonly TaskGra
       if (!Number.isFinite(loss)) {
         raise('E_PLAN', `Joint optimisation diverged on task ${task.name} at step ${step} (loss ${loss}).`, 'Lower the learning rate (--lr).');
       }
-      const r = scatterAddGradients(state.tables[k]!, tableShape(state, task), grads[k]!, sharedGrad, exclusiveGrads[k]!);
+      if (options.balanceTasks) norms[k] = step === 0 ? l2norm(grads[k]!) : 0.9 * norms[k]! + 0.1 * l2norm(grads[k]!);
+    }
+    const meanNorm = norms.reduce((a, b) => a + b, 0) / K;
+    for (let k = 0; k < K; k++) {
+      if (options.balanceTasks && norms[k]! > 0) scale(grads[k]!, meanNorm / norms[k]!);
+      const r = scatterAddGradients(state.tables[k]!, tableShape(state, tasks[k]!), grads[k]!, sharedGrad, exclusiveGrads[k]!);
       if (!r.ok) raise(r.error.code, r.error.message);
     }
-    adam.lr = options.lr * Math.min(1, (step + 1) / Math.max(1, options.warmupSteps));
+    adam.lr = learningRate(options, step);
     adam.step(params, paramGrads);
     step++;
     options.onStep?.(step, options.steps);

@@ -49,6 +49,10 @@ export interface PlannerOptions {
   readonly steps: number;
   readonly lr: number;
   readonly warmupSteps: number;
+  /** Learning-rate schedule of the joint optimisation after warm-up. */
+  readonly schedule: 'constant' | 'cosine';
+  /** Equalise the tasks' gradient norms before they are summed on shared pages. */
+  readonly balanceTasks: boolean;
   readonly batchSize: number;
   readonly evalEvery: number;
   readonly patience: number;
@@ -73,6 +77,8 @@ export const DEFAULT_PLANNER_OPTIONS: Omit<PlannerOptions, 'budgets'> = {
   steps: 1500,
   lr: 1e-3,
   warmupSteps: 50,
+  schedule: 'constant',
+  balanceTasks: false,
   batchSize: 64,
   evalEvery: 100,
   patience: 600,
@@ -330,6 +336,8 @@ async function runPlanner(tasks: readonly PlannerTask[], o: PlannerOptions, form
       steps: o.steps,
       lr: o.lr,
       warmupSteps: o.warmupSteps,
+      schedule: o.schedule,
+      balanceTasks: o.balanceTasks,
       evalEvery: o.evalEvery,
       patience: o.patience,
     });
