@@ -25,6 +25,8 @@ function plannerOptions(args: ParsedArgs, ctx: CommandContext): Result<PlannerOp
   const init = String(o['init']);
   if (init !== 'auto' && !INIT_KINDS.includes(init as InitKind)) return fail('E_USAGE', `--init must be auto or one of ${INIT_KINDS.join(', ')}, got "${init}".`);
   const quick = o['quick'] === true;
+  const schedule = String(o['schedule']);
+  if (schedule !== 'constant' && schedule !== 'cosine') return fail('E_USAGE', `--schedule must be "constant" or "cosine", got "${schedule}".`);
   const num = (name: string, fallback: number) => (o[name] !== undefined ? Number(o[name]) : fallback);
   return ok({
     ...DEFAULT_PLANNER_OPTIONS,
@@ -36,6 +38,8 @@ function plannerOptions(args: ParsedArgs, ctx: CommandContext): Result<PlannerOp
     init: init as InitKind | 'auto',
     steps: num('steps', quick ? QUICK.steps : DEFAULT_PLANNER_OPTIONS.steps),
     lr: num('lr', DEFAULT_PLANNER_OPTIONS.lr),
+    schedule,
+    balanceTasks: o['no-balance'] !== true,
     batchSize: num('batch', DEFAULT_PLANNER_OPTIONS.batchSize),
     evalEvery: num('eval-every', quick ? QUICK.evalEvery : DEFAULT_PLANNER_OPTIONS.evalEvery),
     patience: num('patience', quick ? QUICK.patience : DEFAULT_PLANNER_OPTIONS.patience),
@@ -78,6 +82,8 @@ export const planCommand: Command = {
     { name: 'init', kind: 'string', value: 'kind', description: `Shared-page init: auto, ${INIT_KINDS.join(', ')}.`, default: 'auto' },
     { name: 'steps', kind: 'number', description: `Joint optimisation steps (default ${DEFAULT_PLANNER_OPTIONS.steps}; ${QUICK.steps} with --quick).` },
     { name: 'lr', kind: 'number', description: 'Adam learning rate.', default: DEFAULT_PLANNER_OPTIONS.lr },
+    { name: 'schedule', kind: 'string', value: 'constant|cosine', description: 'Learning-rate schedule after warm-up.', default: DEFAULT_PLANNER_OPTIONS.schedule },
+    { name: 'no-balance', kind: 'flag', description: 'Do not equalise the tasks’ gradient norms on shared pages.' },
     { name: 'batch', kind: 'number', description: 'Batch size per task.', default: DEFAULT_PLANNER_OPTIONS.batchSize },
     { name: 'eval-every', kind: 'number', description: `Validation interval in steps (default ${DEFAULT_PLANNER_OPTIONS.evalEvery}; ${QUICK.evalEvery} with --quick).` },
     { name: 'patience', kind: 'number', description: `Stop after this many steps without a better snapshot (default ${DEFAULT_PLANNER_OPTIONS.patience}; ${QUICK.patience} with --quick).` },
