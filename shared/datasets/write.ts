@@ -24,14 +24,11 @@ import {
 import { splitProblems, type SplitAssignment } from './splits.ts';
 import { sampleSize } from './types.ts';
 
-export interface TaskSource {
-  readonly task: string;
-  readonly title: string;
-  readonly classes: readonly string[];
-  readonly storedShape: readonly number[];
-  readonly inputShape: readonly number[];
-  readonly layout: string;
-  readonly permutation: readonly number[];
+/** A task as the importer assembles it: the meta fields that describe it, plus its raw rows. */
+export interface TaskSource extends Pick<
+  TaskMeta,
+  'task' | 'title' | 'classes' | 'storedShape' | 'inputShape' | 'layout' | 'permutation'
+> {
   /** All source rows, row-major [rows, ...storedShape]: uint8 pixels or float features. */
   readonly x: Uint8Array | Float32Array;
   readonly y: Uint8Array;
