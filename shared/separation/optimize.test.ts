@@ -104,4 +104,23 @@ describe('joint optimisation', () => {
       optimizeJointly(state, [t], { steps: 10, lr: 0.1, warmupSteps: 1, evalEvery: 5, patience: 10, floorPoints: 1, baselineVal: [1], signal: controller.signal }),
     ).rejects.toThrow(/cancelled/);
   });
+
+  it('on a plateau lowers the rate twice before stopping (schedule "plateau")', async () => {
+    // Validation never improves, so only the schedule decides when the run ends.
+    const flat = () => quadraticTask('a', Float32Array.from([1]), () => 0.5);
+    const state = (): PagedState => ({
+      pageSize: 1,
+      sharedPageCount: 1,
+      shared: new Float32Array(1),
+      exclusive: [new Float32Array(0)],
+      tables: [Uint32Array.from([0])],
+      selfTying: false,
+    });
+    const base = { steps: 1000, lr: 0.01, warmupSteps: 1, evalEvery: 10, patience: 100, floorPoints: 1, baselineVal: [0.5] };
+    const constant = await optimizeJointly(state(), [flat()], base);
+    const plateau = await optimizeJointly(state(), [flat()], { ...base, schedule: 'plateau' });
+    expect(constant.stepsRun).toBe(100);
+    // Drops at steps 50 and 100 (half the patience without progress), then stops 100 steps later.
+    expect(plateau.stepsRun).toBe(200);
+  });
 });

@@ -44,8 +44,12 @@ export interface JointOptions {
   readonly lr: number;
   /** Linear learning-rate warm-up, in steps: a fresh Adam at full rate disturbs converged weights. */
   readonly warmupSteps: number;
-  /** After warm-up: constant, or cosine decay to 5% of `lr` at the last step. Default constant. */
-  readonly schedule?: 'constant' | 'cosine';
+  /**
+   * After warm-up: constant; cosine decay to 5% of `lr` at the last step; or 'plateau': the rate
+   * falls to 30% whenever half the patience passes without a better snapshot (at most twice).
+   * Default constant.
+   */
+  readonly schedule?: 'constant' | 'cosine' | 'plateau';
   /**
    * Scale each task's gradient by (mean gradient norm ÷ its own), tracked as moving averages, so
    * that a shared page's summed gradient is not dominated by the tasks with the largest losses.
@@ -157,11 +161,11 @@ function scale(v: Float32Array, factor: number): void {
   for (let i = 0; i < v.length; i++) v[i] *= factor;
 }
 
-/** Warm-up, then constant or cosine decay to 5% of the base rate. */
-function learningRate(o: JointOptions, step: number): number {
+/** Warm-up, then constant (times the plateau factor) or cosine decay to 5% of the base rate. */
+function learningRate(o: JointOptions, step: number, plateauFactor = 1): number {
   const warm = Math.max(1, o.warmupSteps);
   if (step < warm) return (o.lr * (step + 1)) / warm;
-  if (o.schedule !== 'cosine') return o.lr;
+  if (o.schedule !== 'cosine') return o.lr * plateauFactor;
   const t = Math.min(1, (step - warm) / Math.max(1, o.steps - warm));
   return o.lr * (0.05 + 0.95 * 0.5 * (1 + Math.cos(Math.PI * t)));
 }
@@ -201,6 +205,9 @@ export async function optimizeJointly(state: PagedState, tasks: readonly TaskGra
   await evaluate(0);
   const started = performance.now();
   let step = 0;
+  let plateauFactor = 1;
+  let drops = 0;
+  let lastDrop = 0;
   while (step < options.steps) {
     throwIfCancelled(options.signal);
     sharedGrad.fill(0);
@@ -220,13 +227,18 @@ export async function optimizeJointly(state: PagedState, tasks: readonly TaskGra
       const r = scatterAddGradients(state.tables[k]!, tableShape(state, tasks[k]!), grads[k]!, sharedGrad, exclusiveGrads[k]!);
       if (!r.ok) raise(r.error.code, r.error.message);
     }
-    adam.lr = learningRate(options, step);
+    adam.lr = learningRate(options, step, plateauFactor);
     adam.step(params, paramGrads);
     step++;
     options.onStep?.(step, options.steps);
     if (step % options.evalEvery === 0 || step === options.steps) {
       await evaluate(step);
-      if (best && step - best.step >= options.patience) break;
+      const stale = best ? step - Math.max(best.step, lastDrop) : 0;
+      if (options.schedule === 'plateau' && drops < 2 && stale >= options.patience / 2) {
+        plateauFactor *= 0.3;
+        drops++;
+        lastDrop = step;
+      } else if (best && stale >= options.patience) break;
     }
   }
   const msPerStep = step > 0 ? (performance.now() - started) / step : 0;

@@ -50,7 +50,7 @@ export interface PlannerOptions {
   readonly lr: number;
   readonly warmupSteps: number;
   /** Learning-rate schedule of the joint optimisation after warm-up. */
-  readonly schedule: 'constant' | 'cosine';
+  readonly schedule: 'constant' | 'cosine' | 'plateau';
   /** Equalise the tasks' gradient norms before they are summed on shared pages. */
   readonly balanceTasks: boolean;
   readonly batchSize: number;

@@ -26,7 +26,9 @@ function plannerOptions(args: ParsedArgs, ctx: CommandContext): Result<PlannerOp
   if (init !== 'auto' && !INIT_KINDS.includes(init as InitKind)) return fail('E_USAGE', `--init must be auto or one of ${INIT_KINDS.join(', ')}, got "${init}".`);
   const quick = o['quick'] === true;
   const schedule = String(o['schedule']);
-  if (schedule !== 'constant' && schedule !== 'cosine') return fail('E_USAGE', `--schedule must be "constant" or "cosine", got "${schedule}".`);
+  if (schedule !== 'constant' && schedule !== 'cosine' && schedule !== 'plateau') {
+    return fail('E_USAGE', `--schedule must be "constant", "cosine" or "plateau", got "${schedule}".`);
+  }
   const num = (name: string, fallback: number) => (o[name] !== undefined ? Number(o[name]) : fallback);
   return ok({
     ...DEFAULT_PLANNER_OPTIONS,
@@ -82,7 +84,7 @@ export const planCommand: Command = {
     { name: 'init', kind: 'string', value: 'kind', description: `Shared-page init: auto, ${INIT_KINDS.join(', ')}.`, default: 'auto' },
     { name: 'steps', kind: 'number', description: `Joint optimisation steps (default ${DEFAULT_PLANNER_OPTIONS.steps}; ${QUICK.steps} with --quick).` },
     { name: 'lr', kind: 'number', description: 'Adam learning rate.', default: DEFAULT_PLANNER_OPTIONS.lr },
-    { name: 'schedule', kind: 'string', value: 'constant|cosine', description: 'Learning-rate schedule after warm-up.', default: DEFAULT_PLANNER_OPTIONS.schedule },
+    { name: 'schedule', kind: 'string', value: 'constant|cosine|plateau', description: 'Learning-rate schedule after warm-up.', default: DEFAULT_PLANNER_OPTIONS.schedule },
     { name: 'no-balance', kind: 'flag', description: 'Do not equalise the tasks’ gradient norms on shared pages.' },
     { name: 'batch', kind: 'number', description: 'Batch size per task.', default: DEFAULT_PLANNER_OPTIONS.batchSize },
     { name: 'eval-every', kind: 'number', description: `Validation interval in steps (default ${DEFAULT_PLANNER_OPTIONS.evalEvery}; ${QUICK.evalEvery} with --quick).` },
