@@ -66,6 +66,8 @@ export interface PlannerOptions {
   readonly progress?: ProgressSink;
   /** Fisher results from an earlier run on the same models (accuracy-target search, frontier). */
   readonly fisherCache?: ReadonlyMap<string, FisherResult>;
+  /** Per task, a factor on its priority for the extra exclusive pages (see separate.ts). */
+  readonly extraPriority?: readonly number[];
 }
 
 export const DEFAULT_PLANNER_OPTIONS: Omit<PlannerOptions, 'budgets'> = {
@@ -105,7 +107,11 @@ export interface PlanPreview {
   readonly originalBytes: number;
 }
 
-export function previewPlan(tasks: readonly PlannerTask[], pageSize: number, selfTying: number): Result<PlanPreview> {
+export function previewPlan(
+  tasks: readonly PlannerTask[],
+  pageSize: number,
+  selfTying: number,
+): Result<PlanPreview> {
   const size = checkPageSize(pageSize);
   if (!size.ok) return size;
   const counts: number[] = [];
@@ -132,12 +138,19 @@ function checkOptions(tasks: readonly PlannerTask[], o: PlannerOptions): Result<
   if (tasks.length === 0) return fail('E_USAGE', 'Planning needs at least one model.');
   const names = new Set<string>();
   for (const t of tasks) {
-    if (names.has(t.name)) return fail('E_USAGE', `Two models are named "${t.name}".`, 'Give every model a distinct name.');
+    if (names.has(t.name))
+      return fail('E_USAGE', `Two models are named "${t.name}".`, 'Give every model a distinct name.');
     names.add(t.name);
   }
   if (o.strategy === 'ours') {
-    if (!(o.budgets.l1Bytes > 0)) return fail('E_BUDGET', `The level-1 budget must be more than 0 bytes (got ${o.budgets.l1Bytes}).`, 'Pass --l1 with a size such as 256KiB.');
-    if (!(o.budgets.l2Bytes >= 0)) return fail('E_BUDGET', `The level-2 budget must be 0 bytes or more (got ${o.budgets.l2Bytes}).`);
+    if (!(o.budgets.l1Bytes > 0))
+      return fail(
+        'E_BUDGET',
+        `The level-1 budget must be more than 0 bytes (got ${o.budgets.l1Bytes}).`,
+        'Pass --l1 with a size such as 256KiB.',
+      );
+    if (!(o.budgets.l2Bytes >= 0))
+      return fail('E_BUDGET', `The level-2 budget must be 0 bytes or more (got ${o.budgets.l2Bytes}).`);
   }
   const positive: Array<[string, number]> = [
     ['steps', o.steps],
@@ -146,16 +159,22 @@ function checkOptions(tasks: readonly PlannerTask[], o: PlannerOptions): Result<
     ['Fisher samples', o.fisherSamples],
   ];
   for (const [what, v] of positive) {
-    if (!Number.isInteger(v) || v < (what === 'steps' ? 0 : 1)) return fail('E_USAGE', `The ${what} must be a positive whole number (got ${v}).`);
+    if (!Number.isInteger(v) || v < (what === 'steps' ? 0 : 1))
+      return fail('E_USAGE', `The ${what} must be a positive whole number (got ${v}).`);
   }
   if (!(o.lr > 0)) return fail('E_USAGE', `The learning rate must be positive (got ${o.lr}).`);
-  if (!Number.isInteger(o.selfTying) || o.selfTying < 1) return fail('E_USAGE', `Self-tying takes a whole number of pages per slot ≥ 1 (got ${o.selfTying}).`);
-  if (o.init !== 'auto' && !INIT_KINDS.includes(o.init)) return fail('E_USAGE', `Unknown init "${o.init}"; use auto, ${INIT_KINDS.join(', ')}.`);
+  if (!Number.isInteger(o.selfTying) || o.selfTying < 1)
+    return fail('E_USAGE', `Self-tying takes a whole number of pages per slot ≥ 1 (got ${o.selfTying}).`);
+  if (o.init !== 'auto' && !INIT_KINDS.includes(o.init))
+    return fail('E_USAGE', `Unknown init "${o.init}"; use auto, ${INIT_KINDS.join(', ')}.`);
   return ok(undefined);
 }
 
 /** Checks models and data, and opens one session pair per task; nothing long has run yet. */
-async function openTasks(tasks: readonly PlannerTask[], o: PlannerOptions): Promise<{ formations: Formation[]; sessions: TaskSession[] }> {
+async function openTasks(
+  tasks: readonly PlannerTask[],
+  o: PlannerOptions,
+): Promise<{ formations: Formation[]; sessions: TaskSession[] }> {
   const formations: Formation[] = [];
   const sessions: TaskSession[] = [];
   for (const [k, t] of tasks.entries()) {
@@ -177,7 +196,10 @@ async function openTasks(tasks: readonly PlannerTask[], o: PlannerOptions): Prom
   return { formations, sessions };
 }
 
-export async function planSeparation(tasks: readonly PlannerTask[], options: PlannerOptions): Promise<Result<PlanResult>> {
+export async function planSeparation(
+  tasks: readonly PlannerTask[],
+  options: PlannerOptions,
+): Promise<Result<PlanResult>> {
   const checked = checkOptions(tasks, options);
   if (!checked.ok) return checked;
   let sessions: TaskSession[] = [];
@@ -188,7 +210,11 @@ export async function planSeparation(tasks: readonly PlannerTask[], options: Pla
       const feasible = separate(
         tasks.map((t, k) => {
           const f = unwrap(counts[k]!);
-          return { name: t.name, weightCount: f.weightCount, pageScores: new Float64Array(pageCount(f.weightCount, options.pageSize)) };
+          return {
+            name: t.name,
+            weightCount: f.weightCount,
+            pageScores: new Float64Array(pageCount(f.weightCount, options.pageSize)),
+          };
         }),
         { pageSize: options.pageSize, budgets: options.budgets, selfTying: options.selfTying },
       );
@@ -202,7 +228,12 @@ export async function planSeparation(tasks: readonly PlannerTask[], options: Pla
   return result;
 }
 
-async function runPlanner(tasks: readonly PlannerTask[], o: PlannerOptions, formations: Formation[], sessions: TaskSession[]): Promise<PlanResult> {
+async function runPlanner(
+  tasks: readonly PlannerTask[],
+  o: PlannerOptions,
+  formations: Formation[],
+  sessions: TaskSession[],
+): Promise<PlanResult> {
   const K = tasks.length;
   const P = o.pageSize;
   const progress = o.progress ?? noProgress;
@@ -249,14 +280,19 @@ async function runPlanner(tasks: readonly PlannerTask[], o: PlannerOptions, form
       seed: o.seed + k,
       task: t.name,
       ...(o.signal ? { signal: o.signal } : {}),
-      progress: (e) => tracker.report('fisher', k * o.fisherSamples + e.step, K * o.fisherSamples, { task: t.name }),
+      progress: (e) =>
+        tracker.report('fisher', k * o.fisherSamples + e.step, K * o.fisherSamples, { task: t.name }),
     });
     fisher.set(t.name, unwrap(f));
   }
   endStage('fisher');
 
   // Separate and overlap.
-  const sepInputs = tasks.map((t, k) => ({ name: t.name, weightCount: formations[k]!.weightCount, pageScores: fisher.get(t.name)!.pageScores }));
+  const sepInputs = tasks.map((t, k) => ({
+    name: t.name,
+    weightCount: formations[k]!.weightCount,
+    pageScores: fisher.get(t.name)!.pageScores,
+  }));
   let M: number;
   let units: (readonly Int32Array[])[];
   let selfTying = o.selfTying;
@@ -266,13 +302,25 @@ async function runPlanner(tasks: readonly PlannerTask[], o: PlannerOptions, form
     units = sep.models.map((m) => m.units);
     selfTying = 1;
   } else {
-    const sep = unwrap(separate(sepInputs, { pageSize: P, budgets: o.budgets, selfTying: o.selfTying }));
+    const sep = unwrap(
+      separate(sepInputs, {
+        pageSize: P,
+        budgets: o.budgets,
+        selfTying: o.selfTying,
+        ...(o.extraPriority ? { extraPriority: o.extraPriority } : {}),
+      }),
+    );
     M = sep.sharedPageCount;
     units = sep.models.map((m) => m.units);
   }
   const placed = unwrap(
     overlap(
-      tasks.map((t, k) => ({ name: t.name, values: formations[k]!.flat, fisher: fisher.get(t.name)!.perWeight, units: units[k]! })),
+      tasks.map((t, k) => ({
+        name: t.name,
+        values: formations[k]!.flat,
+        fisher: fisher.get(t.name)!.perWeight,
+        units: units[k]!,
+      })),
       {
         sharedPageCount: M,
         pageSize: P,
@@ -288,10 +336,32 @@ async function runPlanner(tasks: readonly PlannerTask[], o: PlannerOptions, form
 
   // Initialise the shared pages; the exclusive pages start as the original weights.
   const exclusive = tables.map((table, k) =>
-    unwrap(exclusivePagesOf(table, { sharedPageCount: M, pageSize: P, weightCount: formations[k]!.weightCount, selfTying: selfTying > 1 }, formations[k]!.flat)),
+    unwrap(
+      exclusivePagesOf(
+        table,
+        {
+          sharedPageCount: M,
+          pageSize: P,
+          weightCount: formations[k]!.weightCount,
+          selfTying: selfTying > 1,
+        },
+        formations[k]!.flat,
+      ),
+    ),
   );
-  const initInputs = tasks.map((t, k) => ({ values: formations[k]!.flat, fisher: fisher.get(t.name)!.perWeight, pageTable: tables[k]! }));
-  const state: PagedState = { pageSize: P, sharedPageCount: M, shared: new Float32Array(M * P), exclusive, tables, selfTying: selfTying > 1 };
+  const initInputs = tasks.map((t, k) => ({
+    values: formations[k]!.flat,
+    fisher: fisher.get(t.name)!.perWeight,
+    pageTable: tables[k]!,
+  }));
+  const state: PagedState = {
+    pageSize: P,
+    sharedPageCount: M,
+    shared: new Float32Array(M * P),
+    exclusive,
+    tables,
+    selfTying: selfTying > 1,
+  };
   let initChosen: string;
   const initScores: Record<string, number> = {};
   if (o.strategy === 'reference') {
@@ -304,7 +374,9 @@ async function runPlanner(tasks: readonly PlannerTask[], o: PlannerOptions, form
     initChosen = kinds[0]!;
     for (const [i, kind] of kinds.entries()) {
       throwIfCancelled(o.signal);
-      const candidate = unwrap(initSharedPages(kind, initInputs, { sharedPageCount: M, pageSize: P, seed: o.seed }));
+      const candidate = unwrap(
+        initSharedPages(kind, initInputs, { sharedPageCount: M, pageSize: P, seed: o.seed }),
+      );
       state.shared.set(candidate);
       const scores = kinds.length > 1 ? await evaluatePages(state, sessions) : [];
       const loss = scores.length ? scores.reduce((a, s) => a + s.loss, 0) / K : 0;
@@ -325,7 +397,12 @@ async function runPlanner(tasks: readonly PlannerTask[], o: PlannerOptions, form
   const onStep = (step: number, total: number) => {
     if (step % 10 === 0 || step === total) tracker.report('optimize', step, total);
   };
-  const common = { baselineVal, floorPoints: o.floorPoints, onStep, ...(o.signal ? { signal: o.signal } : {}) };
+  const common = {
+    baselineVal,
+    floorPoints: o.floorPoints,
+    onStep,
+    ...(o.signal ? { signal: o.signal } : {}),
+  };
   let optimisation: JointResult;
   if (o.steps === 0) {
     const valAccuracy = (await evaluatePages(state, sessions)).map((s) => s.accuracy);
@@ -333,7 +410,14 @@ async function runPlanner(tasks: readonly PlannerTask[], o: PlannerOptions, form
   } else if (o.strategy === 'reference') {
     const normalizedFisher = tasks.map((t) => minMaxNormalise(fisher.get(t.name)!.perWeight));
     // The reference's own hyper-parameters: Adam 1e-3, 32-step chunks, λ = 0.1.
-    optimisation = await optimizeReference(state, sessions, { ...common, steps: o.steps, chunkSteps: 32, lr: 1e-3, lambda: 0.1, normalizedFisher });
+    optimisation = await optimizeReference(state, sessions, {
+      ...common,
+      steps: o.steps,
+      chunkSteps: 32,
+      lr: 1e-3,
+      lambda: 0.1,
+      normalizedFisher,
+    });
   } else {
     optimisation = await optimizeJointly(state, sessions, {
       ...common,
@@ -381,7 +465,12 @@ async function runPlanner(tasks: readonly PlannerTask[], o: PlannerOptions, form
     init: initChosen,
     tasks: taskReports,
     occupancyHistogram: occupancyHistogram(placed.occupancy),
-    timing: { stepMs: optimisation.msPerStep, steps: optimisation.stepsRun, bestStep: optimisation.bestStep, stages: stageSeconds },
+    timing: {
+      stepMs: optimisation.msPerStep,
+      steps: optimisation.stepsRun,
+      bestStep: optimisation.bestStep,
+      stages: stageSeconds,
+    },
   });
 
   const models: PlannedModel[] = tasks.map((t, k) => {
@@ -390,7 +479,9 @@ async function runPlanner(tasks: readonly PlannerTask[], o: PlannerOptions, form
     const graph = weightsAsInputs(t.model, weights).model;
     const weightNames = new Set(tensors.map((x) => x.name));
     const initNames = new Set(graph.graph.initializers.map((x) => x.name));
-    const input = graph.graph.inputs.find((i) => !weightNames.has(i.name) && !initNames.has(i.name) && i.elemType === DataType.FLOAT)!;
+    const input = graph.graph.inputs.find(
+      (i) => !weightNames.has(i.name) && !initNames.has(i.name) && i.elemType === DataType.FLOAT,
+    )!;
     return {
       name: t.name,
       graph,
@@ -403,7 +494,10 @@ async function runPlanner(tasks: readonly PlannerTask[], o: PlannerOptions, form
       weightCount: formations[k]!.weightCount,
       pageTable: tables[k]!,
       exclusivePages: exclusive[k]!,
-      accuracy: { test: { before: before[k]!.test, after: after[k]!.test }, val: { before: before[k]!.val, after: after[k]!.val } },
+      accuracy: {
+        test: { before: before[k]!.test, after: after[k]!.test },
+        val: { before: before[k]!.val, after: after[k]!.val },
+      },
     };
   });
   const plan: Plan = {
@@ -431,4 +525,22 @@ export function minMaxNormalise(values: Float64Array | Float32Array): Float32Arr
   const range = max - min;
   if (range > 0) for (let i = 0; i < values.length; i++) out[i] = (values[i]! - min) / range;
   return out;
+}
+
+/**
+ * Two passes: a short plan measures how much each task loses on validation, then the full plan
+ * grants the extra exclusive pages with priority raised in proportion to those losses, so the
+ * tasks that suffer most from sharing keep more of their own pages.
+ */
+export async function planWithRebalance(
+  tasks: readonly PlannerTask[],
+  options: PlannerOptions,
+  probeSteps: number,
+): Promise<Result<PlanResult>> {
+  const probe = await planSeparation(tasks, { ...options, steps: probeSteps });
+  if (!probe.ok) return probe;
+  const drops = probe.value.report.tasks.map((t) => Math.max(0, (t.val.before - t.val.after) * 100));
+  const mean = drops.reduce((a, b) => a + b, 0) / drops.length || 1;
+  const extraPriority = drops.map((d) => 1 + d / mean);
+  return planSeparation(tasks, { ...options, extraPriority, fisherCache: probe.value.fisher });
 }

@@ -55,6 +55,24 @@ describe('separate', () => {
     expect(v.ceiling).toBeCloseTo(12 / 5);
   });
 
+  it('raises a model’s claim on the extra pages with its priority factor', () => {
+    // Same budgets as above. Remaining candidates by share: b2 .5, c1 .4, b0 .25, b1 .25, a3 .15, …
+    // A factor of 4 on model a lifts a3 to .6 and a4 to .4: a3 and b2 are granted.
+    const s = separate(models, {
+      pageSize: 4,
+      budgets: { l1Bytes: 96 + 15, l2Bytes: 80 + 15 },
+      extraPriority: [4, 1, 1],
+    });
+    expect(s.ok).toBe(true);
+    if (!s.ok) return;
+    expect(s.value.models.map((m) => [m.forced, m.extra])).toEqual([
+      [2, 1],
+      [0, 1],
+      [1, 0],
+    ]);
+    expect(s.value.models.map((m) => ints(m.exclusive))).toEqual([[0, 2, 3], [2], [0]]);
+  });
+
   it('never grants pages whose share is zero', () => {
     const s = separate([{ name: 'z', weightCount: 8, pageScores: Float64Array.from([1, 0]) }], {
       pageSize: 4,

@@ -39,6 +39,11 @@ export interface SeparationOptions {
    * its own lowest-ranked pages on one slot, lifting the ceiling to Σ N_k ÷ max ⌈N_k / t⌉.
    */
   readonly selfTying?: number;
+  /**
+   * Per model, a factor on its pages' priority for the extra exclusive pages (default 1 each): the
+   * planner's rebalancing pass raises it for the tasks that lost most on validation.
+   */
+  readonly extraPriority?: readonly number[];
 }
 
 export interface SeparatedModel {
@@ -201,7 +206,8 @@ export function separate(
   ranked.forEach((r, k) => {
     for (let i = forcedCounts[k]!; i < r.ranking.length; i++) {
       const page = r.ranking[i];
-      if (r.share[page] > 0) candidates.push({ k, page, share: r.share[page] });
+      if (r.share[page] > 0)
+        candidates.push({ k, page, share: r.share[page] * (options.extraPriority?.[k] ?? 1) });
     }
   });
   candidates.sort((a, b) => b.share - a.share || a.k - b.k || a.page - b.page);
