@@ -4,7 +4,7 @@ import { formatBytes, parseBytes } from '../../core/units.ts';
 import { writeBundle } from '../../image/write.ts';
 import { INIT_KINDS, type InitKind } from '../../separation/init.ts';
 import { loadPlannerTasks } from '../../separation/inputs.ts';
-import { DEFAULT_PLANNER_OPTIONS, planSeparation, previewPlan, type PlannerOptions, type Strategy } from '../../separation/planner.ts';
+import { DEFAULT_PLANNER_OPTIONS, planSeparation, planWithRebalance, previewPlan, type PlannerOptions, type Strategy } from '../../separation/planner.ts';
 import { renderReport } from '../../separation/report.ts';
 import { planForAccuracy, type FrontierPoint } from '../../separation/target.ts';
 import type { ParsedArgs } from '../args.ts';
@@ -90,6 +90,7 @@ export const planCommand: Command = {
     { name: 'eval-every', kind: 'number', description: `Validation interval in steps (default ${DEFAULT_PLANNER_OPTIONS.evalEvery}; ${QUICK.evalEvery} with --quick).` },
     { name: 'patience', kind: 'number', description: `Stop after this many steps without a better snapshot (default ${DEFAULT_PLANNER_OPTIONS.patience}; ${QUICK.patience} with --quick).` },
     { name: 'floor', kind: 'number', value: 'points', description: 'Validation accuracy a task may lose in snapshot selection.', default: DEFAULT_PLANNER_OPTIONS.floorPoints },
+    { name: 'rebalance', kind: 'flag', description: 'Two passes: a 1000-step probe plan, then the extra exclusive pages favour the tasks it hurt most.' },
     { name: 'max-drop', kind: 'number', value: 'points', description: 'Accuracy-target mode: smallest L1 keeping every task within this validation drop.' },
     { name: 'seed', kind: 'number', description: 'Seed for every sampler.', default: 1 },
     { name: 'quick', kind: 'flag', description: `Quick setting (${QUICK.steps} steps), as used by npm run demo.` },
@@ -126,7 +127,7 @@ export const planCommand: Command = {
       ctx.out(`\n${renderReport(target.value.best.report)}\n\nBundle: ${out}`);
       return ok(0);
     }
-    const result = await planSeparation(tasks.value, o);
+    const result = args.options['rebalance'] ? await planWithRebalance(tasks.value, o, Math.min(1000, o.steps)) : await planSeparation(tasks.value, o);
     if (!result.ok) return result;
     const written = await writeBundle(result.value.plan, out);
     if (!written.ok) return written;
