@@ -27,7 +27,11 @@ export function median(values: readonly number[]): number {
 }
 
 /** Times `fn` `repeats` times after `warmup` untimed calls; milliseconds per call. */
-export async function timeIt(fn: () => Promise<unknown> | unknown, repeats: number, warmup = 3): Promise<number[]> {
+export async function timeIt(
+  fn: () => Promise<unknown> | unknown,
+  repeats: number,
+  warmup = 3,
+): Promise<number[]> {
   for (let i = 0; i < warmup; i++) await fn();
   const times: number[] = [];
   for (let i = 0; i < repeats; i++) {

@@ -11,7 +11,12 @@ import { ok, unwrap, type Result } from '../shared/core/errors.ts';
 import { formatBytes } from '../shared/core/units.ts';
 import { runInWorker, type JobContext } from '../shared/core/worker-job.ts';
 import { loadPlannerTasks } from '../shared/separation/inputs.ts';
-import { DEFAULT_PLANNER_OPTIONS, planSeparation, previewPlan, type PlannerOptions } from '../shared/separation/planner.ts';
+import {
+  DEFAULT_PLANNER_OPTIONS,
+  planSeparation,
+  previewPlan,
+  type PlannerOptions,
+} from '../shared/separation/planner.ts';
 import type { PlanReport } from '../shared/separation/report.ts';
 import type { BenchContext, BenchReport, BenchSection } from './harness.ts';
 
@@ -20,24 +25,38 @@ const PAGE_BYTES = P * 4;
 const ZOO = new URL('../resources/zoo', import.meta.url).pathname;
 
 /** Budgets for a target packing ratio: the largest pool whose forced + `extra` exclusive pages still fit. */
-export function budgetsFor(counts: readonly number[], ratio: number, extra: number, selfTying: number): { l1Bytes: number; l2Bytes: number } | undefined {
+export function budgetsFor(
+  counts: readonly number[],
+  ratio: number,
+  extra: number,
+  selfTying: number,
+): { l1Bytes: number; l2Bytes: number } | undefined {
   const total = counts.reduce((a, b) => a + b, 0);
   const pages = Math.floor(total / ratio);
   for (let m = Math.max(...counts); m >= 1; m--) {
     const forced = counts.reduce((a, n) => a + Math.max(0, n - selfTying * m), 0);
-    if (m + forced + extra <= pages) return { l1Bytes: m * PAGE_BYTES + total * 4, l2Bytes: (pages - m) * PAGE_BYTES };
+    if (m + forced + extra <= pages)
+      return { l1Bytes: m * PAGE_BYTES + total * 4, l2Bytes: (pages - m) * PAGE_BYTES };
   }
   return undefined;
 }
 
-type RunOptions = Partial<Omit<PlannerOptions, 'signal' | 'progress' | 'fisherCache'>> & Pick<PlannerOptions, 'budgets'>;
+type RunOptions = Partial<Omit<PlannerOptions, 'signal' | 'progress' | 'fisherCache'>> &
+  Pick<PlannerOptions, 'budgets'>;
 
 /** One plan of the zoo, run inside a worker thread (two at a time, one per core). */
-export async function planZooJob(input: { options: RunOptions }, ctx: JobContext): Promise<Result<{ report: PlanReport; seconds: number }>> {
+export async function planZooJob(
+  input: { options: RunOptions },
+  ctx: JobContext,
+): Promise<Result<{ report: PlanReport; seconds: number }>> {
   const t0 = performance.now();
   const tasks = loadPlannerTasks(ZOO);
   if (!tasks.ok) return tasks;
-  const r = await planSeparation(tasks.value, { ...DEFAULT_PLANNER_OPTIONS, ...input.options, signal: ctx.signal });
+  const r = await planSeparation(tasks.value, {
+    ...DEFAULT_PLANNER_OPTIONS,
+    ...input.options,
+    signal: ctx.signal,
+  });
   if (!r.ok) return r;
   return ok({ report: r.value.report, seconds: (performance.now() - t0) / 1000 });
 }
@@ -97,9 +116,17 @@ export const planBench: BenchSection = {
     const self = new URL(import.meta.url);
     const run = async (label: string, o: RunOptions): Promise<Row> => {
       ctx.log(`${label}: L1 ${formatBytes(o.budgets.l1Bytes)}, L2 ${formatBytes(o.budgets.l2Bytes)}`);
-      const r = unwrap(await runInWorker<{ options: RunOptions }, { report: PlanReport; seconds: number }>(self, 'planZooJob', { options: { steps, ...o } }));
+      const r = unwrap(
+        await runInWorker<{ options: RunOptions }, { report: PlanReport; seconds: number }>(
+          self,
+          'planZooJob',
+          { options: { steps, ...o } },
+        ),
+      );
       const s = summary(r);
-      ctx.log(`${label}: ${r.report.totals.packingRatio.toFixed(2)}x, mean Δ ${s.mean.toFixed(2)}, worst ${s.worst.toFixed(2)} (${s.worstTask}), ${r.seconds.toFixed(0)} s`);
+      ctx.log(
+        `${label}: ${r.report.totals.packingRatio.toFixed(2)}x, mean Δ ${s.mean.toFixed(2)}, worst ${s.worst.toFixed(2)} (${s.worstTask}), ${r.seconds.toFixed(0)} s`,
+      );
       return { label, result: r, seconds: r.seconds };
     };
     const jobs: Array<[string, RunOptions]> = [
@@ -119,7 +146,8 @@ export const planBench: BenchSection = {
     const queue = [...jobs];
     await Promise.all(
       [0, 1].map(async () => {
-        for (let job = queue.shift(); job; job = queue.shift()) results.set(job[0], await run(job[0], job[1]));
+        for (let job = queue.shift(); job; job = queue.shift())
+          results.set(job[0], await run(job[0], job[1]));
       }),
     );
     const rows: Row[] = [results.get('ours 8x')!, results.get('reference')!];

@@ -28,12 +28,17 @@ if (write) {
   const begin = '<!-- bench:begin -->';
   const end = '<!-- bench:end -->';
   const current = readFileSync(path, 'utf8');
-  const inside = current.includes(begin) ? current.slice(current.indexOf(begin) + begin.length, current.indexOf(end)) : '';
+  const inside = current.includes(begin)
+    ? current.slice(current.indexOf(begin) + begin.length, current.indexOf(end))
+    : '';
   // Sections that did not run this time (--only) keep their last figures.
   const previous = new Map<string, string>();
-  for (const part of inside.split(/\n(?=## )/).slice(1)) previous.set(part.slice(3, part.indexOf('\n')).trim(), `${part.trim()}\n`);
+  for (const part of inside.split(/\n(?=## )/).slice(1))
+    previous.set(part.slice(3, part.indexOf('\n')).trim(), `${part.trim()}\n`);
   const fresh = new Map(selected.map((section, i) => [section.title, blocks[i]!]));
-  const merged = SECTIONS.map((section) => fresh.get(section.title) ?? previous.get(section.title)).filter((b): b is string => b !== undefined);
+  const merged = SECTIONS.map((section) => fresh.get(section.title) ?? previous.get(section.title)).filter(
+    (b): b is string => b !== undefined,
+  );
   const ran = selected.map((section) => section.id).join(', ');
   const generated = `${begin}\n${header} Last run: ${ran}.\n\n${merged.join('\n')}\n${end}`;
   const next = current.includes(begin)

@@ -33,7 +33,8 @@ interface LeNetWeights {
 
 function heWeights(seed: number): LeNetWeights {
   const rng = new Rng(seed);
-  const normal = (n: number, fanIn: number) => Float32Array.from({ length: n }, () => rng.normal() * Math.sqrt(2 / fanIn));
+  const normal = (n: number, fanIn: number) =>
+    Float32Array.from({ length: n }, () => rng.normal() * Math.sqrt(2 / fanIn));
   return {
     conv1: normal(C1 * 25, 25),
     b1: new Float32Array(C1),
@@ -51,20 +52,31 @@ function onnxLeNet(w: LeNetWeights): Model {
   const x = b.input('input', DataType.FLOAT, ['batch', 1, 28, 28]);
   const k5 = { kernel_shape: attr.ints([5, 5]) };
   const pool = { kernel_shape: attr.ints([2, 2]), strides: attr.ints([2, 2]) };
-  const init = (name: string, dims: number[], data: Float32Array) => b.initializer(floatTensor(name, dims, data));
+  const init = (name: string, dims: number[], data: Float32Array) =>
+    b.initializer(floatTensor(name, dims, data));
   let h = b.op('Conv', [x, init('conv1.weight', [C1, 1, 5, 5], w.conv1), init('conv1.bias', [C1], w.b1)], k5);
   h = b.op('MaxPool', [b.op('Relu', [h])], pool);
   h = b.op('Conv', [h, init('conv2.weight', [C2, C1, 5, 5], w.conv2), init('conv2.bias', [C2], w.b2)], k5);
   h = b.op('Flatten', [b.op('MaxPool', [b.op('Relu', [h])], pool)], { axis: attr.int(1) });
-  h = b.op('Relu', [b.op('Gemm', [h, init('fc1.weight', [FC, FLAT], w.fc1), init('fc1.bias', [FC], w.b3)], { transB: attr.int(1) })]);
-  const y = b.op('Gemm', [h, init('fc2.weight', [CLASSES, FC], w.fc2), init('fc2.bias', [CLASSES], w.b4)], { transB: attr.int(1) }, 'logits');
+  h = b.op('Relu', [
+    b.op('Gemm', [h, init('fc1.weight', [FC, FLAT], w.fc1), init('fc1.bias', [FC], w.b3)], {
+      transB: attr.int(1),
+    }),
+  ]);
+  const y = b.op(
+    'Gemm',
+    [h, init('fc2.weight', [CLASSES, FC], w.fc2), init('fc2.bias', [CLASSES], w.b4)],
+    { transB: attr.int(1) },
+    'logits',
+  );
   b.output(y, DataType.FLOAT, ['batch', CLASSES]);
   return b.build('lenet');
 }
 
 /** The same network in tfjs (NHWC); the activation is put back in NCHW order before Flatten. */
 function tfLeNet(w: LeNetWeights) {
-  const oihwToHwio = (data: Float32Array, o: number, i: number): tf.Tensor4D => tf.tidy(() => tf.transpose(tf.tensor4d(data, [o, i, 5, 5]), [2, 3, 1, 0]));
+  const oihwToHwio = (data: Float32Array, o: number, i: number): tf.Tensor4D =>
+    tf.tidy(() => tf.transpose(tf.tensor4d(data, [o, i, 5, 5]), [2, 3, 1, 0]));
   const vars = {
     conv1: tf.variable(oihwToHwio(w.conv1, C1, 1)),
     b1: tf.variable(tf.tensor1d(w.b1)),
@@ -165,7 +177,9 @@ export const trainStepSection: BenchSection = {
       '',
       '| engine | ms per step |',
       '|---|---|',
-      ...(ours['preallocated'] !== undefined ? [`| WeightSep, gradients into preallocated buffers | ${ours['preallocated'].toFixed(2)} |`] : []),
+      ...(ours['preallocated'] !== undefined
+        ? [`| WeightSep, gradients into preallocated buffers | ${ours['preallocated'].toFixed(2)} |`]
+        : []),
       `| WeightSep, gradients copied from onnxruntime's outputs | ${copyMs.toFixed(2)} |`,
       `| @tensorflow/tfjs, cpu backend (pure JS) | ${tfMs.toFixed(0)} |`,
       '',

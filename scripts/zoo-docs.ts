@@ -4,7 +4,12 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { readZooManifest } from '../shared/zoo/build.ts';
-import { markdownGpuTable, markdownRecipeTable, markdownTaskTable, type ZooResult } from '../shared/zoo/summary.ts';
+import {
+  markdownGpuTable,
+  markdownRecipeTable,
+  markdownTaskTable,
+  type ZooResult,
+} from '../shared/zoo/summary.ts';
 
 const docPath = new URL('../docs/ZOO.md', import.meta.url);
 const zooDir = new URL('../resources/zoo', import.meta.url).pathname;
@@ -26,4 +31,6 @@ doc = replaceBlock(doc, '| task | input |', markdownTaskTable(undefined, results
 doc = replaceBlock(doc, '| task | max steps |', markdownRecipeTable());
 doc = replaceBlock(doc, '| model | follows |', markdownGpuTable());
 writeFileSync(docPath, doc);
-process.stderr.write(`docs/ZOO.md: tables rewritten${manifest.ok ? ' with zoo.json results' : ' (no zoo.json: results left empty)'}\n`);
+process.stderr.write(
+  `docs/ZOO.md: tables rewritten${manifest.ok ? ' with zoo.json results' : ' (no zoo.json: results left empty)'}\n`,
+);

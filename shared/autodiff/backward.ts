@@ -32,7 +32,11 @@ function carriesGradient(node: Node, position: number): boolean {
   return outputs === 'all' || outputs.includes(position);
 }
 
-export function differentiablePath(nodes: readonly Node[], sources: Iterable<string>, seeds: Iterable<string>): DifferentiablePath {
+export function differentiablePath(
+  nodes: readonly Node[],
+  sources: Iterable<string>,
+  seeds: Iterable<string>,
+): DifferentiablePath {
   const requires = new Set(sources);
   for (const node of nodes) {
     if (!node.inputs.some((i) => i !== '' && requires.has(i))) continue;
@@ -44,7 +48,9 @@ export function differentiablePath(nodes: readonly Node[], sources: Iterable<str
   const onPath: Node[] = [];
   for (let n = nodes.length - 1; n >= 0; n--) {
     const node = nodes[n]!;
-    const feedsSeed = node.outputs.some((o, i) => o && carriesGradient(node, i) && contributes.has(o) && requires.has(o));
+    const feedsSeed = node.outputs.some(
+      (o, i) => o && carriesGradient(node, i) && contributes.has(o) && requires.has(o),
+    );
     if (!feedsSeed) continue;
     onPath.push(node);
     for (const i of node.inputs) if (i && requires.has(i)) contributes.add(i);
@@ -85,7 +91,8 @@ export function emitBackward(
   for (let n = path.nodes.length - 1; n >= 0; n--) {
     const node = path.nodes[n]!;
     const rule = ruleFor(node);
-    if (!rule) raise('E_AUTODIFF_NO_RULE', `Operator ${node.opType} (node "${node.name}") has no backward rule.`);
+    if (!rule)
+      raise('E_AUTODIFF_NO_RULE', `Operator ${node.opType} (node "${node.name}") has no backward rule.`);
     const outputGrads = node.outputs.map((o) => (o ? total(o) : undefined));
     if (outputGrads.every((g) => g === undefined)) continue;
     const needs = (i: number): boolean => {
@@ -104,7 +111,10 @@ export function emitBackward(
       const allowed = rule.inputs === 'all' || rule.inputs.includes(i);
       const g = grads[i];
       if (!allowed || g === undefined) {
-        raise('E_AUTODIFF', `Input ${i} ("${name}") of ${node.opType} node "${node.name}" cannot be differentiated, but a differentiated weight flows into it.`);
+        raise(
+          'E_AUTODIFF',
+          `Input ${i} ("${name}") of ${node.opType} node "${node.name}" cannot be differentiated, but a differentiated weight flows into it.`,
+        );
       }
       add(name, g);
     });
@@ -117,5 +127,9 @@ export function emitBackward(
  * MaxPool without one gets a fresh one (the pooled values are unchanged).
  */
 export function withPoolIndices(nodes: readonly Node[], b: GraphBuilder): Node[] {
-  return nodes.map((n) => (n.opType === 'MaxPool' && !n.outputs[1] ? { ...n, outputs: [n.outputs[0]!, b.fresh(`${n.outputs[0]}.indices`)] } : n));
+  return nodes.map((n) =>
+    n.opType === 'MaxPool' && !n.outputs[1]
+      ? { ...n, outputs: [n.outputs[0]!, b.fresh(`${n.outputs[0]}.indices`)] }
+      : n,
+  );
 }

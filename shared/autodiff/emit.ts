@@ -19,7 +19,12 @@ export class Emitter {
     readonly info: ShapeInfo,
   ) {}
 
-  op(opType: string, inputs: readonly string[], attributes: Record<string, Attribute> = {}, hint?: string): string {
+  op(
+    opType: string,
+    inputs: readonly string[],
+    attributes: Record<string, Attribute> = {},
+    hint?: string,
+  ): string {
     return this.b.op(opType, inputs, attributes, hint);
   }
 
@@ -34,7 +39,11 @@ export class Emitter {
 
   /** Fixed dims of a value that has no batch axis (weights, per-channel parameters). */
   fixedShape(name: string): number[] {
-    return this.shape(name).map((d) => (typeof d === 'number' ? d : raise('E_AUTODIFF', `"${name}" has a symbolic dimension where a fixed one is needed.`)));
+    return this.shape(name).map((d) =>
+      typeof d === 'number'
+        ? d
+        : raise('E_AUTODIFF', `"${name}" has a symbolic dimension where a fixed one is needed.`),
+    );
   }
 
   constant(name: string): readonly number[] | undefined {

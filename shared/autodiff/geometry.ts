@@ -26,7 +26,12 @@ function fill(values: readonly number[], n: number, fallback: number): number[] 
  * `ceilMode` follows onnxruntime's pools: the last window must start inside the input or its
  * leading pad.
  */
-export function windowGeometry(node: Node, input: readonly number[], kernel: readonly number[], ceilMode = false): WindowGeometry {
+export function windowGeometry(
+  node: Node,
+  input: readonly number[],
+  kernel: readonly number[],
+  ceilMode = false,
+): WindowGeometry {
   const n = input.length;
   const strides = fill(attrInts(node, 'strides', []), n, 1);
   const dilations = fill(attrInts(node, 'dilations', []), n, 1);
@@ -54,7 +59,10 @@ export function windowGeometry(node: Node, input: readonly number[], kernel: rea
     }
     const room = size + begin + end - span;
     if (room < 0) {
-      raise('E_AUTODIFF', `Node "${node.name}" (${node.opType}): the window (${span}) is larger than the padded input (${size + begin + end}) on spatial axis ${i}.`);
+      raise(
+        'E_AUTODIFF',
+        `Node "${node.name}" (${node.opType}): the window (${span}) is larger than the padded input (${size + begin + end}) on spatial axis ${i}.`,
+      );
     }
     let o = ceilMode ? Math.ceil(room / strides[i]!) + 1 : Math.floor(room / strides[i]!) + 1;
     if (ceilMode && (o - 1) * strides[i]! >= size + begin) o -= 1;
@@ -74,7 +82,10 @@ export function poolCeilMode(node: Node): boolean {
  * of `target` sizes: the transpose covers `s(o−1) + span − begin` positions; extra positions are
  * cropped with the end pad, missing ones (rows no window touched) are added with output_padding.
  */
-export function transposeFit(geometry: WindowGeometry, target: readonly number[]): { padsEnd: number[]; outputPadding: number[] } {
+export function transposeFit(
+  geometry: WindowGeometry,
+  target: readonly number[],
+): { padsEnd: number[]; outputPadding: number[] } {
   const padsEnd: number[] = [];
   const outputPadding: number[] = [];
   for (let i = 0; i < target.length; i++) {

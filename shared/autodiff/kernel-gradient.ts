@@ -14,7 +14,14 @@ import type { WindowGeometry } from './geometry.ts';
 import type { Shape } from './shapes.ts';
 
 /** `a` has shape `aShape` (passed, since `a` may be a gradient with no entry in the shape table). */
-export function kernelGradient(e: Emitter, a: string, aShape: Shape, b: string, geometry: WindowGeometry, group: number): string {
+export function kernelGradient(
+  e: Emitter,
+  a: string,
+  aShape: Shape,
+  b: string,
+  geometry: WindowGeometry,
+  group: number,
+): string {
   const channels = aShape[1] as number;
   const spatial = aShape.slice(2) as number[];
   const rank = spatial.length;
@@ -37,6 +44,11 @@ export function kernelGradient(e: Emitter, a: string, aShape: Shape, b: string, 
   });
   // taps: [C/g, M, k'] with k' ≥ k on every axis; keep the first k.
   const axes = Array.from({ length: rank }, (_, i) => i + 2);
-  const cut = e.op('Slice', [taps, e.ints(geometry.kernel.map(() => 0)), e.ints(geometry.kernel), e.ints(axes)]);
+  const cut = e.op('Slice', [
+    taps,
+    e.ints(geometry.kernel.map(() => 0)),
+    e.ints(geometry.kernel),
+    e.ints(axes),
+  ]);
   return e.transpose(cut, swap);
 }

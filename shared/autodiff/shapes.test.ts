@@ -17,16 +17,29 @@ describe('shape inference', () => {
       b.op('Conv', [x, w], { strides: ints([2, 2]), pads: ints([1, 0, 0, 1]) }),
       b.op('Conv', [x, w], { auto_pad: attr.string('SAME_LOWER'), strides: ints([2, 3]) }),
       b.op('Conv', [x, w], { auto_pad: attr.string('VALID'), dilations: ints([2, 1]) }),
-      b.op('ConvTranspose', [x, b.constFloat('wt', [2, 3, 3, 3], new Float32Array(54).fill(0.1))], { strides: ints([2, 2]), pads: ints([1, 1, 1, 1]), output_padding: ints([1, 0]) }),
+      b.op('ConvTranspose', [x, b.constFloat('wt', [2, 3, 3, 3], new Float32Array(54).fill(0.1))], {
+        strides: ints([2, 2]),
+        pads: ints([1, 1, 1, 1]),
+        output_padding: ints([1, 0]),
+      }),
       b.op('MaxPool', [x], { kernel_shape: ints([3, 3]), strides: ints([2, 2]), ceil_mode: attr.int(1) }),
-      b.op('AveragePool', [x], { kernel_shape: ints([2, 3]), strides: ints([2, 2]), pads: ints([1, 1, 0, 1]) }),
+      b.op('AveragePool', [x], {
+        kernel_shape: ints([2, 3]),
+        strides: ints([2, 2]),
+        pads: ints([1, 1, 0, 1]),
+      }),
       b.op('GlobalAveragePool', [x]),
       b.op('Flatten', [x], { axis: attr.int(1) }),
       b.op('Reshape', [x, b.constInt64('s1', [-1, 84])]),
       b.op('Reshape', [x, b.constInt64('s2', [0, 14, -1])]),
       b.op('Transpose', [x], { perm: ints([0, 3, 1, 2]) }),
       b.op('Concat', [x, x], { axis: attr.int(2) }),
-      b.op('Slice', [x, b.constInt64('st', [-3, 1]), b.constInt64('en', [1000, -1]), b.constInt64('ax', [2, 3])]),
+      b.op('Slice', [
+        x,
+        b.constInt64('st', [-3, 1]),
+        b.constInt64('en', [1000, -1]),
+        b.constInt64('ax', [2, 3]),
+      ]),
       b.op('Pad', [x, b.constInt64('pads', [0, 1, 2, -1, 0, 0, 1, 3])]),
       b.op('Unsqueeze', [x, b.constInt64('ua', [1, -1])]),
       b.op('Squeeze', [b.op('GlobalAveragePool', [x])]),
@@ -39,7 +52,9 @@ describe('shape inference', () => {
     const info = inferShapes(model.graph);
     const session = await createSession(model);
     if (!session.ok) throw new Error(session.error.message);
-    const result = await session.value.run({ x: new ort.Tensor('float32', new Float32Array(3 * 2 * 7 * 6), [3, 2, 7, 6]) });
+    const result = await session.value.run({
+      x: new ort.Tensor('float32', new Float32Array(3 * 2 * 7 * 6), [3, 2, 7, 6]),
+    });
     for (const o of outs) {
       if (!info.shapes.get(o)) throw new Error(`no shape for ${o}: ${info.failures.get(o)?.message}`);
       const inferred = info.shapes.get(o)!.map((d) => (d === 'batch' ? 3 : d));
@@ -59,7 +74,14 @@ describe('shape inference', () => {
   });
 
   it('rejects a symbolic dimension other than the batch', () => {
-    const graph: Graph = { name: 'g', nodes: [], inputs: [{ name: 'x', elemType: DataType.FLOAT, shape: ['n', 'w'] }], outputs: [], initializers: [], valueInfo: [] };
+    const graph: Graph = {
+      name: 'g',
+      nodes: [],
+      inputs: [{ name: 'x', elemType: DataType.FLOAT, shape: ['n', 'w'] }],
+      outputs: [],
+      initializers: [],
+      valueInfo: [],
+    };
     expect(() => inferShapes(graph)).toThrow(WsepFailure);
     expect(() => inferShapes(graph)).toThrow(/axis 1/);
   });

@@ -49,7 +49,10 @@ function flatDim(dims: Shape, node: Node): SymDim {
   const p = product(dims);
   if (!p.batch) return p.fixed;
   if (p.fixed === 1) return 'batch';
-  return raise('E_AUTODIFF', `${where(node)} merges the batch with other axes (batch × ${p.fixed}); WeightSep keeps the batch axis separate.`);
+  return raise(
+    'E_AUTODIFF',
+    `${where(node)} merges the batch with other axes (batch × ${p.fixed}); WeightSep keeps the batch axis separate.`,
+  );
 }
 
 export function broadcastShapes(a: Shape, b: Shape, node: Node): Shape {
@@ -71,7 +74,11 @@ export function normAxis(axis: number, rank: number): number {
 
 /** Fixed spatial dims of an N×C×spatial value. */
 function spatial(shape: Shape, node: Node): number[] {
-  return shape.slice(2).map((d) => (typeof d === 'number' ? d : raise('E_AUTODIFF', `${where(node)} has a symbolic spatial dimension.`)));
+  return shape
+    .slice(2)
+    .map((d) =>
+      typeof d === 'number' ? d : raise('E_AUTODIFF', `${where(node)} has a symbolic spatial dimension.`),
+    );
 }
 
 export interface SliceSpec {
@@ -82,7 +89,11 @@ export interface SliceSpec {
 }
 
 /** Resolves Slice's inputs against a shape; the batch axis may only be taken whole. */
-export function sliceSpec(node: Node, shape: Shape, constants: ReadonlyMap<string, readonly number[]>): SliceSpec {
+export function sliceSpec(
+  node: Node,
+  shape: Shape,
+  constants: ReadonlyMap<string, readonly number[]>,
+): SliceSpec {
   const get = (i: number): readonly number[] | undefined => {
     const name = node.inputs[i];
     if (!name) return undefined;
@@ -92,7 +103,13 @@ export function sliceSpec(node: Node, shape: Shape, constants: ReadonlyMap<strin
   };
   const startsIn = get(1) ?? attrInts(node, 'starts', []);
   const endsIn = get(2) ?? attrInts(node, 'ends', []);
-  const axesIn = get(3) ?? attrInts(node, 'axes', startsIn.map((_, i) => i));
+  const axesIn =
+    get(3) ??
+    attrInts(
+      node,
+      'axes',
+      startsIn.map((_, i) => i),
+    );
   const stepsIn = get(4) ?? startsIn.map(() => 1);
   const starts = shape.map(() => 0);
   const ends = shape.map((d) => (d === 'batch' ? Number.MAX_SAFE_INTEGER : d));
@@ -101,9 +118,11 @@ export function sliceSpec(node: Node, shape: Shape, constants: ReadonlyMap<strin
     const axis = normAxis(a, shape.length);
     const size = shape[axis]!;
     const step = stepsIn[i]!;
-    if (step !== 1) raise('E_AUTODIFF', `${where(node)}: only step 1 is supported (got ${step} on axis ${axis}).`);
+    if (step !== 1)
+      raise('E_AUTODIFF', `${where(node)}: only step 1 is supported (got ${step} on axis ${axis}).`);
     if (size === 'batch') {
-      if (startsIn[i] !== 0 || endsIn[i]! < 2 ** 31 - 1) raise('E_AUTODIFF', `${where(node)} slices the batch axis; only the whole batch can be taken.`);
+      if (startsIn[i] !== 0 || endsIn[i]! < 2 ** 31 - 1)
+        raise('E_AUTODIFF', `${where(node)} slices the batch axis; only the whole batch can be taken.`);
       return;
     }
     const clamp = (v: number): number => Math.min(Math.max(v < 0 ? v + size : v, 0), size);
@@ -115,21 +134,32 @@ export function sliceSpec(node: Node, shape: Shape, constants: ReadonlyMap<strin
 }
 
 /** Split sizes along the axis, from the `split` input/attribute or an even split. */
-export function splitSizes(node: Node, shape: Shape, constants: ReadonlyMap<string, readonly number[]>): { axis: number; sizes: number[] } {
+export function splitSizes(
+  node: Node,
+  shape: Shape,
+  constants: ReadonlyMap<string, readonly number[]>,
+): { axis: number; sizes: number[] } {
   const axis = normAxis(attrInt(node, 'axis', 0), shape.length);
   const size = shape[axis];
   if (typeof size !== 'number') raise('E_AUTODIFF', `${where(node)} splits the batch axis.`);
   const fromInput = node.inputs[1] ? constants.get(node.inputs[1]) : undefined;
-  if (node.inputs[1] && !fromInput) raise('E_AUTODIFF', `${where(node)}: the split sizes must be a constant.`);
+  if (node.inputs[1] && !fromInput)
+    raise('E_AUTODIFF', `${where(node)}: the split sizes must be a constant.`);
   const given = fromInput ?? attrInts(node, 'split', []);
   if (given.length > 0) return { axis, sizes: [...given] };
   const parts = node.outputs.length;
   const each = Math.ceil(size / parts);
-  return { axis, sizes: Array.from({ length: parts }, (_, i) => Math.max(0, Math.min(each, size - i * each))) };
+  return {
+    axis,
+    sizes: Array.from({ length: parts }, (_, i) => Math.max(0, Math.min(each, size - i * each))),
+  };
 }
 
 /** Axes of Squeeze/Unsqueeze: an input from opset 13, an attribute before. */
-function axesOf(node: Node, constants: ReadonlyMap<string, readonly number[]>): readonly number[] | undefined {
+function axesOf(
+  node: Node,
+  constants: ReadonlyMap<string, readonly number[]>,
+): readonly number[] | undefined {
   const name = node.inputs[1];
   if (name) {
     const v = constants.get(name);
@@ -141,7 +171,11 @@ function axesOf(node: Node, constants: ReadonlyMap<string, readonly number[]>): 
 }
 
 /** Pads of a Pad node as [begin..., end...] over all axes (from opset 11 an input, before an attribute). */
-export function padAmounts(node: Node, rank: number, constants: ReadonlyMap<string, readonly number[]>): number[] {
+export function padAmounts(
+  node: Node,
+  rank: number,
+  constants: ReadonlyMap<string, readonly number[]>,
+): number[] {
   const name = node.inputs[1];
   const raw = name ? constants.get(name) : attrInts(node, 'pads', []);
   if (!raw) return raise('E_AUTODIFF', `${where(node)}: the pads must be a constant.`);
@@ -159,7 +193,11 @@ export function padAmounts(node: Node, rank: number, constants: ReadonlyMap<stri
 }
 
 /** The output shape(s) of one node, or undefined for operators this module does not know. */
-function inferNode(node: Node, shapeOf: (name: string) => Shape, constants: ReadonlyMap<string, readonly number[]>): Shape[] | undefined {
+function inferNode(
+  node: Node,
+  shapeOf: (name: string) => Shape,
+  constants: ReadonlyMap<string, readonly number[]>,
+): Shape[] | undefined {
   const x = (): Shape => shapeOf(node.inputs[0]!);
   switch (node.opType) {
     case 'Relu':
@@ -194,21 +232,40 @@ function inferNode(node: Node, shapeOf: (name: string) => Shape, constants: Read
       const group = attrInt(node, 'group', 1);
       const given = attrInts(node, 'output_shape', []);
       if (given.length > 0) return [[xs[0]!, ws[1]! * group, ...given]];
-      const strides = attrInts(node, 'strides', sp.map(() => 1));
-      const dil = attrInts(node, 'dilations', sp.map(() => 1));
+      const strides = attrInts(
+        node,
+        'strides',
+        sp.map(() => 1),
+      );
+      const dil = attrInts(
+        node,
+        'dilations',
+        sp.map(() => 1),
+      );
       const pads = attrInts(node, 'pads', [...sp.map(() => 0), ...sp.map(() => 0)]);
-      const op = attrInts(node, 'output_padding', sp.map(() => 0));
+      const op = attrInts(
+        node,
+        'output_padding',
+        sp.map(() => 0),
+      );
       const autoPad = node.attributes['auto_pad'];
       const same = autoPad?.type === 'string' && autoPad.value.startsWith('SAME');
       const out = sp.map((h, i) =>
-        same ? h * strides[i]! : strides[i]! * (h - 1) + op[i]! + (ws[i + 2]! - 1) * dil[i]! + 1 - pads[i]! - pads[i + sp.length]!,
+        same
+          ? h * strides[i]!
+          : strides[i]! * (h - 1) + op[i]! + (ws[i + 2]! - 1) * dil[i]! + 1 - pads[i]! - pads[i + sp.length]!,
       );
       return [[xs[0]!, ws[1]! * group, ...out]];
     }
     case 'MaxPool':
     case 'AveragePool': {
       const xs = x();
-      const g = windowGeometry(node, spatial(xs, node), attrInts(node, 'kernel_shape', []), poolCeilMode(node));
+      const g = windowGeometry(
+        node,
+        spatial(xs, node),
+        attrInts(node, 'kernel_shape', []),
+        poolCeilMode(node),
+      );
       const shape = [xs[0]!, xs[1]!, ...g.out];
       return node.outputs.map(() => shape);
     }
@@ -250,18 +307,30 @@ function inferNode(node: Node, shapeOf: (name: string) => Shape, constants: Read
       const unknown = dims.indexOf(-1);
       if (unknown >= 0) {
         const fixed = total.fixed / known.fixed;
-        if (!Number.isInteger(fixed)) raise('E_AUTODIFF', `${where(node)} cannot reshape ${shapeText(xs)} to [${target.join(', ')}].`);
+        if (!Number.isInteger(fixed))
+          raise('E_AUTODIFF', `${where(node)} cannot reshape ${shapeText(xs)} to [${target.join(', ')}].`);
         if (total.batch === known.batch) dims[unknown] = fixed;
         else if (fixed === 1) dims[unknown] = 'batch';
-        else raise('E_AUTODIFF', `${where(node)} merges the batch with other axes when reshaping ${shapeText(xs)} to [${target.join(', ')}].`);
+        else
+          raise(
+            'E_AUTODIFF',
+            `${where(node)} merges the batch with other axes when reshaping ${shapeText(xs)} to [${target.join(', ')}].`,
+          );
       } else if (total.batch !== known.batch || total.fixed !== known.fixed) {
-        raise('E_AUTODIFF', `${where(node)} cannot reshape ${shapeText(xs)} to [${target.join(', ')}] with a symbolic batch.`);
+        raise(
+          'E_AUTODIFF',
+          `${where(node)} cannot reshape ${shapeText(xs)} to [${target.join(', ')}] with a symbolic batch.`,
+        );
       }
       return [dims];
     }
     case 'Transpose': {
       const xs = x();
-      const perm = attrInts(node, 'perm', xs.map((_, i) => xs.length - 1 - i));
+      const perm = attrInts(
+        node,
+        'perm',
+        xs.map((_, i) => xs.length - 1 - i),
+      );
       return [perm.map((p) => xs[p]!)];
     }
     case 'Concat': {
@@ -269,7 +338,8 @@ function inferNode(node: Node, shapeOf: (name: string) => Shape, constants: Read
       const axis = normAxis(attrInt(node, 'axis', 0), shapes[0]!.length);
       const out = [...shapes[0]!];
       const sizes = shapes.map((s) => s[axis]!);
-      if (sizes.some((s) => s === 'batch')) raise('E_AUTODIFF', `${where(node)} concatenates along the batch axis.`);
+      if (sizes.some((s) => s === 'batch'))
+        raise('E_AUTODIFF', `${where(node)} concatenates along the batch axis.`);
       out[axis] = (sizes as number[]).reduce((a, b) => a + b, 0);
       return [out];
     }
@@ -301,7 +371,15 @@ function inferNode(node: Node, shapeOf: (name: string) => Shape, constants: Read
     case 'Pad': {
       const xs = x();
       const pads = padAmounts(node, xs.length, constants);
-      return [xs.map((d, i) => (d === 'batch' ? (pads[i] || pads[i + xs.length] ? raise('E_AUTODIFF', `${where(node)} pads the batch axis.`) : d) : d + pads[i]! + pads[i + xs.length]!))];
+      return [
+        xs.map((d, i) =>
+          d === 'batch'
+            ? pads[i] || pads[i + xs.length]
+              ? raise('E_AUTODIFF', `${where(node)} pads the batch axis.`)
+              : d
+            : d + pads[i]! + pads[i + xs.length]!,
+        ),
+      ];
     }
     case 'Constant': {
       const a = node.attributes['value'];
@@ -349,7 +427,10 @@ export function inferShapes(graph: Graph): ShapeInfo {
       input.shape.map((d, axis) => {
         if (typeof d === 'number' && d > 0) return d;
         if (axis === 0) return 'batch';
-        return raise('E_AUTODIFF', `Input "${input.name}" axis ${axis} is not a fixed size; only the batch (axis 0) may be symbolic.`);
+        return raise(
+          'E_AUTODIFF',
+          `Input "${input.name}" axis ${axis} is not a fixed size; only the batch (axis 0) may be symbolic.`,
+        );
       }),
     );
   }
@@ -358,7 +439,11 @@ export function inferShapes(graph: Graph): ShapeInfo {
     const s = shapes.get(name);
     const failure = failures.get(name);
     if (failure) throw failure;
-    if (!s) raise('E_AUTODIFF', `The shape of "${name}" is unknown (it is produced by an operator WeightSep cannot infer).`);
+    if (!s)
+      raise(
+        'E_AUTODIFF',
+        `The shape of "${name}" is unknown (it is produced by an operator WeightSep cannot infer).`,
+      );
     return s;
   };
   for (const node of graph.nodes) {

@@ -9,7 +9,15 @@ import { GraphBuilder, attr, floatTensor } from '../onnx/builder.ts';
 import { createSession, ort } from '../onnx/ort.ts';
 import { WEIGHT_INPUTS } from '../onnx/ops.ts';
 import { tinyConvNet } from '../onnx/testing.ts';
-import { DataType, attrFloat, attrInt, attrInts, elementCount, type Model, type Node } from '../onnx/types.ts';
+import {
+  DataType,
+  attrFloat,
+  attrInt,
+  attrInts,
+  elementCount,
+  type Model,
+  type Node,
+} from '../onnx/types.ts';
 import { buildTrainingGraph, TRAINABLE_OPS, type TrainingGraph } from './training-graph.ts';
 
 // ---------------------------------------------------------------- test models
@@ -29,13 +37,24 @@ function leNet(seed: number): Model {
   const b = new GraphBuilder();
   const x = b.input('image', DataType.FLOAT, ['N', 1, 12, 12]);
   const pool = { kernel_shape: attr.ints([2, 2]), strides: attr.ints([2, 2]) };
-  let h = b.op('Conv', [x, weight(b, rng, 'c1.w', [4, 1, 3, 3]), weight(b, rng, 'c1.b', [4], 0.1)], { pads: attr.ints([1, 1, 1, 1]) });
+  let h = b.op('Conv', [x, weight(b, rng, 'c1.w', [4, 1, 3, 3]), weight(b, rng, 'c1.b', [4], 0.1)], {
+    pads: attr.ints([1, 1, 1, 1]),
+  });
   h = b.op('MaxPool', [b.op('Relu', [h])], pool);
   h = b.op('Conv', [h, weight(b, rng, 'c2.w', [6, 4, 3, 3]), weight(b, rng, 'c2.b', [6], 0.1)]);
   h = b.op('MaxPool', [b.op('Relu', [h])], pool);
   h = b.op('Flatten', [h], { axis: attr.int(1) });
-  h = b.op('Relu', [b.op('Gemm', [h, weight(b, rng, 'fc1.w', [16, 24]), weight(b, rng, 'fc1.b', [16], 0.1)], { transB: attr.int(1) })]);
-  h = b.op('Gemm', [h, weight(b, rng, 'fc2.w', [3, 16]), weight(b, rng, 'fc2.b', [3], 0.1)], { transB: attr.int(1) }, 'scores');
+  h = b.op('Relu', [
+    b.op('Gemm', [h, weight(b, rng, 'fc1.w', [16, 24]), weight(b, rng, 'fc1.b', [16], 0.1)], {
+      transB: attr.int(1),
+    }),
+  ]);
+  h = b.op(
+    'Gemm',
+    [h, weight(b, rng, 'fc2.w', [3, 16]), weight(b, rng, 'fc2.b', [3], 0.1)],
+    { transB: attr.int(1) },
+    'scores',
+  );
   b.output(b.op('Softmax', [h], { axis: attr.int(1) }, 'probs'), DataType.FLOAT, ['N', 3]);
   return b.build('lenet');
 }
@@ -52,23 +71,47 @@ function residualNet(seed: number): Model {
   const bn = (h: string, prefix: string): string =>
     b.op('BatchNormalization', [
       h,
-      b.initializer(floatTensor(`${prefix}.scale`, [4], Float32Array.from({ length: 4 }, () => 0.8 + 0.4 * rng.next()))),
+      b.initializer(
+        floatTensor(
+          `${prefix}.scale`,
+          [4],
+          Float32Array.from({ length: 4 }, () => 0.8 + 0.4 * rng.next()),
+        ),
+      ),
       weight(b, rng, `${prefix}.bias`, [4], 0.1),
       b.initializer(floatTensor(`${prefix}.mean`, [4], randn(rng, [4], 0.1))),
-      b.initializer(floatTensor(`${prefix}.var`, [4], Float32Array.from({ length: 4 }, () => 0.5 + rng.next()))),
+      b.initializer(
+        floatTensor(
+          `${prefix}.var`,
+          [4],
+          Float32Array.from({ length: 4 }, () => 0.5 + rng.next()),
+        ),
+      ),
     ]);
   let h = b.op('Conv', [x, weight(b, rng, 'stem.w', [4, 2, 3, 3]), weight(b, rng, 'stem.b', [4], 0.1)], {
     strides: attr.ints([2, 2]),
     pads: attr.ints([1, 1, 1, 1]),
   });
   const block = b.op('Relu', [bn(h, 'bn1')]);
-  h = b.op('Conv', [block, weight(b, rng, 'dw.w', [4, 1, 3, 3])], { group: attr.int(4), pads: attr.ints([1, 1, 1, 1]) });
+  h = b.op('Conv', [block, weight(b, rng, 'dw.w', [4, 1, 3, 3])], {
+    group: attr.int(4),
+    pads: attr.ints([1, 1, 1, 1]),
+  });
   h = b.op('Clip', [bn(h, 'bn2'), b.constFloat('zero', [], [0]), b.constFloat('six', [], [6])]);
   h = b.op('Conv', [h, weight(b, rng, 'pw.w', [4, 4, 1, 1]), weight(b, rng, 'pw.b', [4], 0.1)]);
   h = b.op('Relu', [b.op('Add', [h, block])]);
-  h = b.op('MaxPool', [h], { kernel_shape: attr.ints([3, 3]), strides: attr.ints([2, 2]), pads: attr.ints([1, 1, 1, 1]) });
+  h = b.op('MaxPool', [h], {
+    kernel_shape: attr.ints([3, 3]),
+    strides: attr.ints([2, 2]),
+    pads: attr.ints([1, 1, 1, 1]),
+  });
   h = b.op('Flatten', [b.op('GlobalAveragePool', [h])], { axis: attr.int(1) });
-  h = b.op('Add', [b.op('MatMul', [h, weight(b, rng, 'head.w', [4, 3])]), weight(b, rng, 'head.b', [3], 0.1)], {}, 'logits');
+  h = b.op(
+    'Add',
+    [b.op('MatMul', [h, weight(b, rng, 'head.w', [4, 3])]), weight(b, rng, 'head.b', [3], 0.1)],
+    {},
+    'logits',
+  );
   b.output(h, DataType.FLOAT, ['batch', 3]);
   return b.build('residual');
 }
@@ -126,7 +169,9 @@ function conv64(x: T64, w: T64, bias: T64 | undefined, node: Node): T64 {
                 const y = i * sh - pt + u;
                 const z = j * sw - pl + v;
                 if (y < 0 || y >= h || z < 0 || z >= wd) continue;
-                s += x.data[((b * c + g * cg + ci) * h + y) * wd + z]! * w.data[((o * cg + ci) * kh + u) * kw + v]!;
+                s +=
+                  x.data[((b * c + g * cg + ci) * h + y) * wd + z]! *
+                  w.data[((o * cg + ci) * kh + u) * kw + v]!;
               }
           out[((b * m + o) * ho + i) * wo + j] = s;
         }
@@ -165,7 +210,8 @@ function gemm64(a: T64, b: T64, c: T64 | undefined, transB: boolean): T64 {
   for (let i = 0; i < m; i++)
     for (let j = 0; j < nOut; j++) {
       let s = 0;
-      for (let l = 0; l < k; l++) s += a.data[i * k + l]! * (transB ? b.data[j * k + l]! : b.data[l * nOut + j]!);
+      for (let l = 0; l < k; l++)
+        s += a.data[i * k + l]! * (transB ? b.data[j * k + l]! : b.data[l * nOut + j]!);
       out[i * nOut + j] = s;
     }
   const y = { dims: [m, nOut], data: out };
@@ -175,7 +221,9 @@ function gemm64(a: T64, b: T64, c: T64 | undefined, transB: boolean): T64 {
 /** Runs the model in float64; returns every value. Supports exactly the ops the test models use. */
 function run64(model: Model, feeds: Record<string, T64>): Map<string, T64> {
   const env = new Map<string, T64>(Object.entries(feeds));
-  for (const t of model.graph.initializers) if (!env.has(t.name)) env.set(t.name, { dims: [...t.dims], data: Float64Array.from(t.data as Float32Array) });
+  for (const t of model.graph.initializers)
+    if (!env.has(t.name))
+      env.set(t.name, { dims: [...t.dims], data: Float64Array.from(t.data as Float32Array) });
   const map = (x: T64, f: (v: number) => number): T64 => ({ dims: x.dims, data: x.data.map(f) });
   for (const node of model.graph.nodes) {
     const inp = node.inputs.map((n) => (n ? env.get(n)! : undefined));
@@ -209,7 +257,8 @@ function run64(model: Model, feeds: Record<string, T64>): Map<string, T64> {
       case 'GlobalAveragePool': {
         const [n, c, h, w] = x.dims as [number, number, number, number];
         const out = new Float64Array(n * c);
-        for (let p = 0; p < n * c; p++) for (let k = 0; k < h * w; k++) out[p]! += x.data[p * h * w + k]! / (h * w);
+        for (let p = 0; p < n * c; p++)
+          for (let k = 0; k < h * w; k++) out[p]! += x.data[p * h * w + k]! / (h * w);
         y = { dims: [n, c, 1, 1], data: out };
         break;
       }
@@ -273,7 +322,13 @@ function inputDims(model: Model, batch: number): number[] {
   return model.graph.inputs[0]!.shape!.map((d, i) => (i === 0 ? batch : (d as number)));
 }
 
-function trainingFeeds(model: Model, tg: TrainingGraph, x: Float32Array, labels: readonly number[], batch: number): Record<string, ort.Tensor> {
+function trainingFeeds(
+  model: Model,
+  tg: TrainingGraph,
+  x: Float32Array,
+  labels: readonly number[],
+  batch: number,
+): Record<string, ort.Tensor> {
   const feeds: Record<string, ort.Tensor> = {
     [tg.inputName]: new ort.Tensor('float32', x, inputDims(model, batch)),
     [tg.labelName]: new ort.Tensor('int64', BigInt64Array.from(labels.map(BigInt)), [batch]),
@@ -289,7 +344,11 @@ function trainingFeeds(model: Model, tg: TrainingGraph, x: Float32Array, labels:
  * ORT's mean-CE gradients against float64 central differences of the reference on a sample of
  * elements of each weight; returns the worst relative error per weight.
  */
-async function compareWithReference(model: Model, batch: number, seed: number): Promise<{ loss: number; refLoss: number; errors: Map<string, number> }> {
+async function compareWithReference(
+  model: Model,
+  batch: number,
+  seed: number,
+): Promise<{ loss: number; refLoss: number; errors: Map<string, number> }> {
   const rng = new Rng(seed);
   const tg = unwrapOk(buildTrainingGraph(model, { head: 'mean-ce' }));
   const session = unwrapOk(await createSession(tg.model));
@@ -299,9 +358,17 @@ async function compareWithReference(model: Model, batch: number, seed: number): 
   await session.release();
 
   const logitsOf = tg.logitsName;
-  const weights = new Map(model.graph.initializers.map((t) => [t.name, { dims: [...t.dims], data: Float64Array.from(t.data as Float32Array) }]));
+  const weights = new Map(
+    model.graph.initializers.map((t) => [
+      t.name,
+      { dims: [...t.dims], data: Float64Array.from(t.data as Float32Array) },
+    ]),
+  );
   const refLoss = (): number => {
-    const env = run64(model, { [tg.inputName]: { dims: inputDims(model, batch), data: Float64Array.from(x) }, ...Object.fromEntries(weights) });
+    const env = run64(model, {
+      [tg.inputName]: { dims: inputDims(model, batch), data: Float64Array.from(x) },
+      ...Object.fromEntries(weights),
+    });
     return meanCrossEntropy64(env.get(logitsOf)!, labels);
   };
   const errors = new Map<string, number>();
@@ -379,9 +446,13 @@ describe('training graph contract', () => {
     let lossSum = 0;
     const sampleSize = x.length / batch;
     for (let i = 0; i < batch; i++) {
-      const one = await llSession.run(trainingFeeds(model, ll, x.slice(i * sampleSize, (i + 1) * sampleSize), [labels[i]!], 1));
+      const one = await llSession.run(
+        trainingFeeds(model, ll, x.slice(i * sampleSize, (i + 1) * sampleSize), [labels[i]!], 1),
+      );
       lossSum += (one[ll.lossName]!.data as Float32Array)[0]!;
-      ll.gradNames.forEach((g, k) => (one[g]!.data as Float32Array).forEach((v, j) => (perSample[k]![j]! += v)));
+      ll.gradNames.forEach((g, k) =>
+        (one[g]!.data as Float32Array).forEach((v, j) => (perSample[k]![j]! += v)),
+      );
     }
     const llLoss = (llOut[ll.lossName]!.data as Float32Array)[0]!;
     const ceLoss = (ceOut[ce.lossName]!.data as Float32Array)[0]!;
@@ -421,7 +492,10 @@ describe('training graph contract', () => {
 
   it('makes a fixed batch (1) symbolic, so any batch size trains', async () => {
     const tiny = tinyConvNet(4);
-    const model: Model = { ...tiny, graph: { ...tiny.graph, inputs: [{ ...tiny.graph.inputs[0]!, shape: [1, 1, 8, 8] }] } };
+    const model: Model = {
+      ...tiny,
+      graph: { ...tiny.graph, inputs: [{ ...tiny.graph.inputs[0]!, shape: [1, 1, 8, 8] }] },
+    };
     const tg = unwrapOk(buildTrainingGraph(model, { head: 'mean-ce' }));
     expect(tg.model.graph.inputs[0]!.shape).toEqual(['batch', 1, 8, 8]);
     const session = unwrapOk(await createSession(tg.model));
@@ -432,7 +506,10 @@ describe('training graph contract', () => {
   });
 
   it('refuses models older than opset 11', () => {
-    const r = buildTrainingGraph({ ...tinyConvNet(), opsetImports: [{ domain: '', version: 9 }] }, { head: 'mean-ce' });
+    const r = buildTrainingGraph(
+      { ...tinyConvNet(), opsetImports: [{ domain: '', version: 9 }] },
+      { head: 'mean-ce' },
+    );
     expect(!r.ok && r.error.code).toBe('E_AUTODIFF');
     if (!r.ok) expect(r.error.message).toContain('opset 9');
   });
@@ -440,10 +517,15 @@ describe('training graph contract', () => {
   it('reports every operator without a rule, with its node name, before building', () => {
     const b = new GraphBuilder();
     const x = b.input('x', DataType.FLOAT, ['batch', 2, 4, 4]);
-    let h = b.op('Erf', [b.op('Conv', [x, b.initializer(floatTensor('c.w', [2, 2, 1, 1], new Float32Array(4).fill(0.1)))])]);
+    let h = b.op('Erf', [
+      b.op('Conv', [x, b.initializer(floatTensor('c.w', [2, 2, 1, 1], new Float32Array(4).fill(0.1)))]),
+    ]);
     h = b.op('Cos', [h]);
     h = b.op('Flatten', [h], { axis: attr.int(1) });
-    b.output(b.op('Gemm', [h, b.initializer(floatTensor('fc.w', [32, 3], new Float32Array(96).fill(0.01)))]), DataType.FLOAT);
+    b.output(
+      b.op('Gemm', [h, b.initializer(floatTensor('fc.w', [32, 3], new Float32Array(96).fill(0.01)))]),
+      DataType.FLOAT,
+    );
     const r = buildTrainingGraph(b.build('norule'), { head: 'mean-ce' });
     expect(r.ok).toBe(false);
     if (!r.ok) {
@@ -455,7 +537,10 @@ describe('training graph contract', () => {
   it('reports shape problems as E_AUTODIFF', () => {
     const b = new GraphBuilder();
     const x = b.input('x', DataType.FLOAT, ['batch', 2, 3]);
-    b.output(b.op('MatMul', [x, b.initializer(floatTensor('w', [3, 4], new Float32Array(12)))]), DataType.FLOAT);
+    b.output(
+      b.op('MatMul', [x, b.initializer(floatTensor('w', [3, 4], new Float32Array(12)))]),
+      DataType.FLOAT,
+    );
     const r = buildTrainingGraph(b.build('rank3'), { head: 'mean-ce' });
     expect(!r.ok && r.error.code).toBe('E_AUTODIFF');
     if (!r.ok) expect(r.error.message).toContain('[batch, classes]');

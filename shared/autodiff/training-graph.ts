@@ -48,7 +48,10 @@ function build(original: Model, options: TrainingGraphOptions): TrainingGraph {
   const output = original.graph.outputs[0];
   if (!output) raise('E_AUTODIFF', 'The model has no output.');
   const producer = original.graph.nodes.find((n) => n.outputs.includes(output.name));
-  const logits = producer && (producer.opType === 'Softmax' || producer.opType === 'LogSoftmax') ? producer.inputs[0]! : output.name;
+  const logits =
+    producer && (producer.opType === 'Softmax' || producer.opType === 'LogSoftmax')
+      ? producer.inputs[0]!
+      : output.name;
 
   const initializers = new Map(original.graph.initializers.map((t) => [t.name, t]));
   const dataInput = original.graph.inputs.find((i) => !initializers.has(i.name));
@@ -98,15 +101,28 @@ function build(original: Model, options: TrainingGraphOptions): TrainingGraph {
   if (failure) throw failure;
   const logitsShape = info.shapes.get(logits);
   if (!logitsShape || logitsShape.length !== 2 || typeof logitsShape[1] !== 'number') {
-    raise('E_AUTODIFF', `The logits "${logits}" must have shape [batch, classes]; they have ${logitsShape ? shapeText(logitsShape) : 'an unknown shape'}.`);
+    raise(
+      'E_AUTODIFF',
+      `The logits "${logits}" must have shape [batch, classes]; they have ${logitsShape ? shapeText(logitsShape) : 'an unknown shape'}.`,
+    );
   }
   const classes = logitsShape[1];
   const e = new Emitter(b, info);
 
   // Loss head on log-probabilities: with y one-hot, Σ y·log p is the batch's log-likelihood.
   const logProb = e.op('LogSoftmax', [logits], { axis: attr.int(1) }, 'log_prob');
-  const oneHot = e.op('OneHot', [labelName, e.ints([classes]), b.constFloat('onehot_values', [2], [0, 1])], { axis: attr.int(-1) }, 'one_hot');
-  const logLik = e.op('ReduceSum', [e.op('Mul', [oneHot, logProb])], { keepdims: attr.int(0) }, 'log_likelihood');
+  const oneHot = e.op(
+    'OneHot',
+    [labelName, e.ints([classes]), b.constFloat('onehot_values', [2], [0, 1])],
+    { axis: attr.int(-1) },
+    'one_hot',
+  );
+  const logLik = e.op(
+    'ReduceSum',
+    [e.op('Mul', [oneHot, logProb])],
+    { keepdims: attr.int(0) },
+    'log_likelihood',
+  );
   const prob = e.op('Exp', [logProb], {}, 'prob');
   let lossName: string;
   let seed: string;
@@ -115,12 +131,22 @@ function build(original: Model, options: TrainingGraphOptions): TrainingGraph {
     seed = e.op('Sub', [oneHot, prob], {}, 'grad/logits');
   } else {
     const batchIndex = b.constInt64('batch_index', [0], []);
-    const count = e.op('Cast', [e.op('Gather', [e.runtimeShape(logits), batchIndex])], { to: attr.int(DataType.FLOAT) }, 'batch_size');
+    const count = e.op(
+      'Cast',
+      [e.op('Gather', [e.runtimeShape(logits), batchIndex])],
+      { to: attr.int(DataType.FLOAT) },
+      'batch_size',
+    );
     lossName = e.op('Div', [e.op('Neg', [logLik]), count], {}, 'loss');
     seed = e.op('Div', [e.op('Sub', [prob, oneHot]), count], {}, 'grad/logits');
   }
 
-  const grads = emitBackward(e, differentiablePath(forward, weightNames, [logits]), new Map([[logits, seed]]), weightNames);
+  const grads = emitBackward(
+    e,
+    differentiablePath(forward, weightNames, [logits]),
+    new Map([[logits, seed]]),
+    weightNames,
+  );
   const gradNames = weights.map((w) => {
     const g = grads.get(w.name) ?? e.zeros(w.dims);
     return b.op('Identity', [g], {}, `${w.name}.grad`);
@@ -134,14 +160,29 @@ function build(original: Model, options: TrainingGraphOptions): TrainingGraph {
   const trainingModel: Model = {
     ...built,
     irVersion: Math.max(model.irVersion, built.irVersion),
-    opsetImports: [...model.opsetImports.filter((o) => o.domain !== '' && o.domain !== 'ai.onnx'), ...built.opsetImports],
+    opsetImports: [
+      ...model.opsetImports.filter((o) => o.domain !== '' && o.domain !== 'ai.onnx'),
+      ...built.opsetImports,
+    ],
     producerVersion: model.producerVersion,
     metadata: model.metadata,
   };
-  return { model: trainingModel, inputName: dataInput.name, labelName, weightNames, gradNames, lossName, logitsName: logits };
+  return {
+    model: trainingModel,
+    inputName: dataInput.name,
+    labelName,
+    weightNames,
+    gradNames,
+    lossName,
+    logitsName: logits,
+  };
 }
 
-function resolveWeights(model: Model, names: readonly string[] | undefined, initializers: ReadonlyMap<string, Tensor>): Tensor[] {
+function resolveWeights(
+  model: Model,
+  names: readonly string[] | undefined,
+  initializers: ReadonlyMap<string, Tensor>,
+): Tensor[] {
   if (!names) return selectWeights(model);
   const seen = new Set<string>();
   return names.map((name) => {

@@ -21,7 +21,11 @@ export function upgradeToOpset13(model: Model): Model {
   const opset = defaultOpset(model);
   if (opset >= 13) return model;
   if (opset < MIN_MODEL_OPSET) {
-    raise('E_AUTODIFF', `The model uses opset ${opset}; training graphs need opset ${MIN_MODEL_OPSET} or later.`, 'Export the model again with opset_version=17.');
+    raise(
+      'E_AUTODIFF',
+      `The model uses opset ${opset}; training graphs need opset ${MIN_MODEL_OPSET} or later.`,
+      'Export the model again with opset_version=17.',
+    );
   }
   const graph = model.graph;
   const info = inferShapes(graph);
@@ -37,7 +41,11 @@ export function upgradeToOpset13(model: Model): Model {
       case 'Split':
         if (ints?.type === 'ints') {
           const name = b.constInt64(node.opType === 'Split' ? 'split' : 'axes', ints.value);
-          nodes.push({ ...node, inputs: [node.inputs[0]!, name], attributes: without(node, ['axes', 'split']) });
+          nodes.push({
+            ...node,
+            inputs: [node.inputs[0]!, name],
+            attributes: without(node, ['axes', 'split']),
+          });
         } else {
           nodes.push(node);
         }
@@ -48,7 +56,8 @@ export function upgradeToOpset13(model: Model): Model {
       case 'Softmax':
       case 'LogSoftmax': {
         const shape = info.shapes.get(node.inputs[0]!);
-        if (!shape) raise('E_AUTODIFF', `The shape of the input of ${node.opType} node "${node.name}" is unknown.`);
+        if (!shape)
+          raise('E_AUTODIFF', `The shape of the input of ${node.opType} node "${node.name}" is unknown.`);
         const axis = normAxis(attrInt(node, 'axis', 1), shape.length);
         if (axis === shape.length - 1) {
           nodes.push({ ...node, attributes: { axis: attr.int(axis) } });
@@ -57,11 +66,28 @@ export function upgradeToOpset13(model: Model): Model {
           const flat = b.fresh(`${node.outputs[0]}.flat`);
           const applied = b.fresh(`${node.outputs[0]}.flat_out`);
           const target = b.constInt64('shape', [0, ...shape.slice(1).map((d) => d as number)]);
-          nodes.push({ name: b.fresh(`${node.name}_flatten`), opType: 'Flatten', domain: '', inputs: [node.inputs[0]!], outputs: [flat], attributes: { axis: attr.int(1) } });
+          nodes.push({
+            name: b.fresh(`${node.name}_flatten`),
+            opType: 'Flatten',
+            domain: '',
+            inputs: [node.inputs[0]!],
+            outputs: [flat],
+            attributes: { axis: attr.int(1) },
+          });
           nodes.push({ ...node, inputs: [flat], outputs: [applied], attributes: { axis: attr.int(1) } });
-          nodes.push({ name: b.fresh(`${node.name}_restore`), opType: 'Reshape', domain: '', inputs: [applied, target], outputs: [node.outputs[0]!], attributes: {} });
+          nodes.push({
+            name: b.fresh(`${node.name}_restore`),
+            opType: 'Reshape',
+            domain: '',
+            inputs: [applied, target],
+            outputs: [node.outputs[0]!],
+            attributes: {},
+          });
         } else {
-          raise('E_AUTODIFF', `${node.opType} node "${node.name}" (opset ${opset}) normalises over axes ${axis}… of a rank-${shape.length} input; re-export with opset 13 or later.`);
+          raise(
+            'E_AUTODIFF',
+            `${node.opType} node "${node.name}" (opset ${opset}) normalises over axes ${axis}… of a rank-${shape.length} input; re-export with opset 13 or later.`,
+          );
         }
         break;
       }
@@ -71,7 +97,9 @@ export function upgradeToOpset13(model: Model): Model {
   }
   return {
     ...model,
-    opsetImports: model.opsetImports.map((o) => (o.domain === '' || o.domain === 'ai.onnx' ? { ...o, version: 13 } : o)),
+    opsetImports: model.opsetImports.map((o) =>
+      o.domain === '' || o.domain === 'ai.onnx' ? { ...o, version: 13 } : o,
+    ),
     graph: { ...graph, nodes, initializers: [...graph.initializers, ...b.initializers] },
   };
 }

@@ -20,14 +20,21 @@ export interface VjpGraph {
   readonly gradNames: readonly string[];
 }
 
-export function buildVjpGraph(original: Model, outputs: readonly string[], wrt: readonly string[]): Result<VjpGraph> {
+export function buildVjpGraph(
+  original: Model,
+  outputs: readonly string[],
+  wrt: readonly string[],
+): Result<VjpGraph> {
   return attempt(() => {
     const model = upgradeToOpset13(original);
     const graph = model.graph;
     const path = differentiablePath(graph.nodes, wrt, outputs);
     const missing = missingRules(path);
     if (missing.length > 0) {
-      raise('E_AUTODIFF_NO_RULE', `No backward rule for: ${missing.map((n) => `${n.opType} (node "${n.name}")`).join(', ')}.`);
+      raise(
+        'E_AUTODIFF_NO_RULE',
+        `No backward rule for: ${missing.map((n) => `${n.opType} (node "${n.name}")`).join(', ')}.`,
+      );
     }
     const b = new GraphBuilder();
     b.reserve(graph.nodes.flatMap((n) => [...n.outputs, n.name]));
@@ -48,6 +55,10 @@ export function buildVjpGraph(original: Model, outputs: readonly string[], wrt: 
     const gradNames = wrt.map((w) => b.op('Identity', [grads.get(w) ?? e.zerosLike(w)], {}, `${w}.grad`));
     for (const o of graph.outputs) b.output(o.name, o.elemType, o.shape);
     for (const g of gradNames) b.output(g, DataType.FLOAT);
-    return { model: b.build(`${graph.name}-vjp`, Math.max(defaultOpset(model), DEFAULT_OPSET)), seedNames, gradNames };
+    return {
+      model: b.build(`${graph.name}-vjp`, Math.max(defaultOpset(model), DEFAULT_OPSET)),
+      seedNames,
+      gradNames,
+    };
   });
 }

@@ -20,7 +20,11 @@ export interface ParsedArgs {
   readonly options: Readonly<Record<string, string | number | boolean | undefined>>;
 }
 
-export function parseArgs(argv: readonly string[], specs: readonly OptionSpec[], command: string): Result<ParsedArgs> {
+export function parseArgs(
+  argv: readonly string[],
+  specs: readonly OptionSpec[],
+  command: string,
+): Result<ParsedArgs> {
   const byName = new Map(specs.map((s) => [s.name, s]));
   const byShort = new Map(specs.filter((s) => s.short).map((s) => [s.short!, s]));
   const options: Record<string, string | number | boolean | undefined> = {};

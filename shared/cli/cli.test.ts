@@ -53,7 +53,12 @@ describe('wsep CLI', () => {
     expect(text.out).toContain('Parameters: 235');
     const json = JSON.parse((await run(['inspect', path, '--json'])).out);
     expect(json.parameters).toBe(235);
-    expect(json.weights.map((w: { name: string }) => w.name)).toEqual(['conv1.weight', 'conv1.bias', 'fc.weight', 'fc.bias']);
+    expect(json.weights.map((w: { name: string }) => w.name)).toEqual([
+      'conv1.weight',
+      'conv1.bias',
+      'fc.weight',
+      'fc.bias',
+    ]);
     const bad = join(dir, 'bad.onnx');
     writeFileSync(bad, 'this is not a model at all, just text');
     const r = await run(['inspect', bad]);
@@ -66,7 +71,9 @@ describe('wsep CLI', () => {
     const bad = await run(['plan', '--l1', 'lots']);
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('--l1: "lots" is not a size');
-    expect((await run(['plan', '--strategy', 'magic'])).err).toContain('--strategy must be "ours" or "reference"');
+    expect((await run(['plan', '--strategy', 'magic'])).err).toContain(
+      '--strategy must be "ours" or "reference"',
+    );
     const missing = await run(['plan', '--models', '/nonexistent/zoo']);
     expect(missing.code).toBe(1);
     expect(missing.err).toContain('No models folder at /nonexistent/zoo');

@@ -27,4 +27,9 @@ export interface Command {
 }
 
 /** Options every command accepts. */
-export const HELP_OPTION: OptionSpec = { name: 'help', short: 'h', kind: 'flag', description: 'Show this help.' };
+export const HELP_OPTION: OptionSpec = {
+  name: 'help',
+  short: 'h',
+  kind: 'flag',
+  description: 'Show this help.',
+};

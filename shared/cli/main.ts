@@ -69,7 +69,9 @@ export async function main(argv: readonly string[], io: MainIo = defaultIo()): P
   const count = parsed.value.positionals.length;
   if (count < command.positionals.min || count > command.positionals.max) {
     const expected = command.positionals.names || 'no arguments';
-    io.err(`error: wsep ${command.name} expects ${expected}, got ${count} argument(s).\n  hint: usage: ${command.usage}`);
+    io.err(
+      `error: wsep ${command.name} expects ${expected}, got ${count} argument(s).\n  hint: usage: ${command.usage}`,
+    );
     return 2;
   }
   const ctx: CommandContext = {

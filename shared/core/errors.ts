@@ -39,13 +39,19 @@ export interface WsepError {
   readonly details?: unknown;
 }
 
-export type Result<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: WsepError };
+export type Result<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: WsepError };
 
 export function ok<T>(value: T): Result<T> {
   return { ok: true, value };
 }
 
-export function fail<T = never>(code: ErrorCode, message: string, hint?: string, details?: unknown): Result<T> {
+export function fail<T = never>(
+  code: ErrorCode,
+  message: string,
+  hint?: string,
+  details?: unknown,
+): Result<T> {
   return { ok: false, error: makeError(code, message, hint, details) };
 }
 
@@ -96,7 +102,10 @@ export function attempt<T>(fn: () => T, fallback: ErrorCode = 'E_INTERNAL'): Res
   }
 }
 
-export async function attemptAsync<T>(fn: () => Promise<T>, fallback: ErrorCode = 'E_INTERNAL'): Promise<Result<T>> {
+export async function attemptAsync<T>(
+  fn: () => Promise<T>,
+  fallback: ErrorCode = 'E_INTERNAL',
+): Promise<Result<T>> {
   try {
     return ok(await fn());
   } catch (thrown) {

@@ -43,14 +43,24 @@ export class ProgressTracker {
     this.startedAt = this.now();
   }
 
-  report(stage: string, step: number, total: number | undefined, extra: { task?: string; message?: string } = {}): void {
+  report(
+    stage: string,
+    step: number,
+    total: number | undefined,
+    extra: { task?: string; message?: string } = {},
+  ): void {
     const index = this.order.indexOf(stage);
     let before = 0;
     for (let i = 0; i < index; i++) before += this.weights.get(this.order[i]!) ?? 0;
     const within = total && total > 0 ? Math.min(1, step / total) : 0;
     const fraction = Math.min(1, (before + within * (this.weights.get(stage) ?? 0)) / this.totalWeight);
     const elapsed = (this.now() - this.startedAt) / 1000;
-    const event: { -readonly [K in keyof ProgressEvent]: ProgressEvent[K] } = { stage, step, fraction, ...extra };
+    const event: { -readonly [K in keyof ProgressEvent]: ProgressEvent[K] } = {
+      stage,
+      step,
+      fraction,
+      ...extra,
+    };
     if (total !== undefined) event.total = total;
     if (fraction > 0.01 && elapsed > 0.5) event.etaSeconds = (elapsed / fraction) * (1 - fraction);
     this.sink(event);

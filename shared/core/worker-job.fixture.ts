@@ -2,7 +2,10 @@
 import { fail, ok, type Result } from './errors.ts';
 import type { JobContext } from './worker-job.ts';
 
-export async function countTo(input: { n: number; delayMs: number }, ctx: JobContext): Promise<Result<Float32Array>> {
+export async function countTo(
+  input: { n: number; delayMs: number },
+  ctx: JobContext,
+): Promise<Result<Float32Array>> {
   const out = new Float32Array(input.n);
   for (let i = 0; i < input.n; i++) {
     if (ctx.signal.aborted) return fail('E_CANCELLED', 'The operation was cancelled.');

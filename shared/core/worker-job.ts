@@ -32,12 +32,21 @@ export interface RunInWorkerOptions {
 const ENTRY = new URL('./worker-entry.ts', import.meta.url);
 // Resolved here so that the worker finds tsx whatever the process's working directory is.
 const TSX_API = (() => {
-  const exported = (createRequire(import.meta.url)('tsx/package.json') as { exports: Record<string, { import: { default: string } }> })
-    .exports['./esm/api']!.import.default;
-  return pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), exported)).href;
+  const exported = (
+    createRequire(import.meta.url)('tsx/package.json') as {
+      exports: Record<string, { import: { default: string } }>;
+    }
+  ).exports['./esm/api']!.import.default;
+  return pathToFileURL(join(dirname(createRequire(import.meta.url).resolve('tsx/package.json')), exported))
+    .href;
 })();
 
-export function runInWorker<I, O>(moduleUrl: URL, exportName: string, input: I, options: RunInWorkerOptions = {}): Promise<Result<O>> {
+export function runInWorker<I, O>(
+  moduleUrl: URL,
+  exportName: string,
+  input: I,
+  options: RunInWorkerOptions = {},
+): Promise<Result<O>> {
   return new Promise((resolve) => {
     if (options.signal?.aborted) {
       resolve(fail('E_CANCELLED', 'The operation was cancelled.'));
@@ -46,7 +55,10 @@ export function runInWorker<I, O>(moduleUrl: URL, exportName: string, input: I, 
     // The engine is TypeScript: the worker registers tsx's loader itself before importing the entry,
     // because loader flags in execArgv do not reach worker threads on every Node 20 release.
     const bootstrap = `import(${JSON.stringify(TSX_API)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(ENTRY.href)}); })`;
-    const worker = new Worker(bootstrap, { eval: true, workerData: { moduleUrl: moduleUrl.href, exportName, input } });
+    const worker = new Worker(bootstrap, {
+      eval: true,
+      workerData: { moduleUrl: moduleUrl.href, exportName, input },
+    });
     let settled = false;
     const settle = (result: Result<O>) => {
       if (settled) return;
@@ -62,6 +74,8 @@ export function runInWorker<I, O>(moduleUrl: URL, exportName: string, input: I, 
       else settle(message.result);
     });
     worker.on('error', (error) => settle(fail('E_INTERNAL', `The worker failed: ${error.message}`)));
-    worker.on('exit', (code) => settle(fail('E_INTERNAL', `The worker stopped (exit code ${code}) before returning a result.`)));
+    worker.on('exit', (code) =>
+      settle(fail('E_INTERNAL', `The worker stopped (exit code ${code}) before returning a result.`)),
+    );
   });
 }

@@ -2,7 +2,16 @@
  * A small graph builder: the model builder (zoo) and the autodiff both emit ONNX through it, so
  * naming, constants and opset handling live in one place.
  */
-import { DataType, type Attribute, type DataTypeCode, type Dim, type Model, type Node, type Tensor, type ValueInfo } from './types.ts';
+import {
+  DataType,
+  type Attribute,
+  type DataTypeCode,
+  type Dim,
+  type Model,
+  type Node,
+  type Tensor,
+  type ValueInfo,
+} from './types.ts';
 
 export const DEFAULT_OPSET = 17;
 export const DEFAULT_IR_VERSION = 8;
@@ -16,8 +25,17 @@ export const attr = {
   tensor: (value: Tensor): Attribute => ({ type: 'tensor', value }),
 };
 
-export function floatTensor(name: string, dims: readonly number[], data: Float32Array | readonly number[]): Tensor {
-  return { name, dims, dataType: DataType.FLOAT, data: data instanceof Float32Array ? data : Float32Array.from(data) };
+export function floatTensor(
+  name: string,
+  dims: readonly number[],
+  data: Float32Array | readonly number[],
+): Tensor {
+  return {
+    name,
+    dims,
+    dataType: DataType.FLOAT,
+    data: data instanceof Float32Array ? data : Float32Array.from(data),
+  };
 }
 
 export function int64Tensor(name: string, dims: readonly number[], data: readonly number[]): Tensor {
@@ -74,7 +92,12 @@ export class GraphBuilder {
   }
 
   /** Adds a node with one output and returns the output's name. */
-  op(opType: string, inputs: readonly string[], attributes: Record<string, Attribute> = {}, outputHint?: string): string {
+  op(
+    opType: string,
+    inputs: readonly string[],
+    attributes: Record<string, Attribute> = {},
+    outputHint?: string,
+  ): string {
     return this.opN(opType, inputs, 1, attributes, outputHint)[0]!;
   }
 
@@ -87,7 +110,9 @@ export class GraphBuilder {
     outputHint?: string,
   ): string[] {
     const base = outputHint ?? opType.toLowerCase();
-    const outputs = Array.from({ length: outputCount }, (_, i) => this.fresh(i === 0 ? base : `${base}_out${i}`));
+    const outputs = Array.from({ length: outputCount }, (_, i) =>
+      this.fresh(i === 0 ? base : `${base}_out${i}`),
+    );
     this.nodes.push({ name: this.fresh(`${opType}_node`), opType, domain: '', inputs, outputs, attributes });
     return outputs;
   }

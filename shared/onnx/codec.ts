@@ -68,14 +68,20 @@ export function decodeModel(bytes: Uint8Array): Result<Model> {
   try {
     return ok({
       irVersion: num(proto.irVersion as Int64),
-      opsetImports: (proto.opsetImport ?? []).map((o) => ({ domain: o.domain ?? '', version: num(o.version as Int64) })),
+      opsetImports: (proto.opsetImport ?? []).map((o) => ({
+        domain: o.domain ?? '',
+        version: num(o.version as Int64),
+      })),
       producerName: proto.producerName ?? '',
       producerVersion: proto.producerVersion ?? '',
       graph: decodeGraph(proto.graph),
       metadata: Object.fromEntries((proto.metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? ''])),
     });
   } catch (thrown) {
-    return fail('E_ONNX_INVALID', `The ONNX model is malformed: ${thrown instanceof Error ? thrown.message : thrown}`);
+    return fail(
+      'E_ONNX_INVALID',
+      `The ONNX model is malformed: ${thrown instanceof Error ? thrown.message : thrown}`,
+    );
   }
 }
 
@@ -229,7 +235,9 @@ function encodeValueInfo(v: ValueInfo): P.IValueInfoProto {
   const tensorType: P.TypeProto.ITensor = { elemType: v.elemType };
   if (v.shape) {
     tensorType.shape = {
-      dim: v.shape.map((d) => (typeof d === 'number' ? { dimValue: d } : typeof d === 'string' ? { dimParam: d } : {})),
+      dim: v.shape.map((d) =>
+        typeof d === 'number' ? { dimValue: d } : typeof d === 'string' ? { dimParam: d } : {},
+      ),
     };
   }
   return { name: v.name, type: { tensorType } };

@@ -79,7 +79,10 @@ describe('ONNX input errors', () => {
   });
 
   it('reports a file with the wrong magic (a PNG) as not ONNX', () => {
-    const png = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(64, 7)]);
+    const png = Buffer.concat([
+      Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+      Buffer.alloc(64, 7),
+    ]);
     const r = decodeModel(png);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.error.code).toBe('E_ONNX_NOT_ONNX');
@@ -96,7 +99,9 @@ describe('ONNX input errors', () => {
       ...m,
       graph: {
         ...m.graph,
-        initializers: m.graph.initializers.map((t, i) => (i === 0 ? { ...t, externalLocation: 'weights.bin' } : t)),
+        initializers: m.graph.initializers.map((t, i) =>
+          i === 0 ? { ...t, externalLocation: 'weights.bin' } : t,
+        ),
       },
     };
     const decoded = unwrapOk(decodeModel(encodeModel(ext)));

@@ -24,7 +24,10 @@ export function sessionOptions(options: SessionOptions = {}): ort.InferenceSessi
   };
 }
 
-export async function createSession(model: Model | Uint8Array, options: SessionOptions = {}): Promise<Result<ort.InferenceSession>> {
+export async function createSession(
+  model: Model | Uint8Array,
+  options: SessionOptions = {},
+): Promise<Result<ort.InferenceSession>> {
   const bytes = model instanceof Uint8Array ? model : encodeModel(model);
   return attemptAsync(() => ort.InferenceSession.create(bytes, sessionOptions(options)), 'E_ORT');
 }

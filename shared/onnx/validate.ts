@@ -29,9 +29,13 @@ export function validateModel(model: Model, options: ValidateOptions = {}): Resu
   }
 
   const supported = options.supportedOps ?? SUPPORTED_OPS;
-  const unsupported = graph.nodes.filter((n) => (n.domain !== '' && n.domain !== 'ai.onnx') || !supported.has(n.opType));
+  const unsupported = graph.nodes.filter(
+    (n) => (n.domain !== '' && n.domain !== 'ai.onnx') || !supported.has(n.opType),
+  );
   if (unsupported.length > 0) {
-    const list = unsupported.map((n) => `${n.domain ? `${n.domain}:` : ''}${n.opType} (node "${n.name || '(unnamed)'}")`);
+    const list = unsupported.map(
+      (n) => `${n.domain ? `${n.domain}:` : ''}${n.opType} (node "${n.name || '(unnamed)'}")`,
+    );
     return fail(
       'E_ONNX_UNSUPPORTED_OP',
       `The model${where} uses ${unsupported.length} operator(s) WeightSep does not support: ${list.join(', ')}.`,
@@ -45,7 +49,14 @@ export function validateModel(model: Model, options: ValidateOptions = {}): Resu
   for (const node of graph.nodes) {
     for (const pos of WEIGHT_INPUTS[node.opType] ?? []) {
       const t = byName.get(node.inputs[pos] ?? '');
-      if (t && t.dataType !== DataType.FLOAT && (t.dataType === DataType.DOUBLE || t.dataType === DataType.FLOAT16 || t.dataType === DataType.BFLOAT16 || node.opType !== 'Mul')) {
+      if (
+        t &&
+        t.dataType !== DataType.FLOAT &&
+        (t.dataType === DataType.DOUBLE ||
+          t.dataType === DataType.FLOAT16 ||
+          t.dataType === DataType.BFLOAT16 ||
+          node.opType !== 'Mul')
+      ) {
         badWeights.push(`"${t.name}" (${dataTypeName(t.dataType)}, used by ${node.opType} "${node.name}")`);
       }
     }
@@ -71,8 +82,10 @@ export function validateModel(model: Model, options: ValidateOptions = {}): Resu
       continue;
     }
     input.shape.forEach((d, axis) => {
-      if (axis > 0 && typeof d !== 'number') dynamic.push(`input "${input.name}" axis ${axis} is ${d === null ? 'unknown' : `"${d}"`}`);
-      if (typeof d === 'number' && d <= 0 && axis > 0) dynamic.push(`input "${input.name}" axis ${axis} has size ${d}`);
+      if (axis > 0 && typeof d !== 'number')
+        dynamic.push(`input "${input.name}" axis ${axis} is ${d === null ? 'unknown' : `"${d}"`}`);
+      if (typeof d === 'number' && d <= 0 && axis > 0)
+        dynamic.push(`input "${input.name}" axis ${axis} has size ${d}`);
     });
   }
   if (dynamic.length > 0) {

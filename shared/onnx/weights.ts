@@ -46,7 +46,10 @@ export interface WeightsAsInputs {
 }
 
 /** Turns the learned weights into graph inputs. The graph computes exactly what it did before. */
-export function weightsAsInputs(model: Model, weights: readonly Tensor[] = selectWeights(model)): WeightsAsInputs {
+export function weightsAsInputs(
+  model: Model,
+  weights: readonly Tensor[] = selectWeights(model),
+): WeightsAsInputs {
   const names = new Set(weights.map((w) => w.name));
   const graph = model.graph;
   return {

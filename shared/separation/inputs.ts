@@ -20,12 +20,24 @@ export interface LoadInputsOptions {
 export function loadPlannerTasks(modelsDir: string, options: LoadInputsOptions = {}): Result<PlannerTask[]> {
   let files: string[];
   try {
-    if (!statSync(modelsDir).isDirectory()) return fail('E_USAGE', `${modelsDir} is not a folder of .onnx models.`);
-    files = readdirSync(modelsDir).filter((f) => f.endsWith('.onnx')).sort();
+    if (!statSync(modelsDir).isDirectory())
+      return fail('E_USAGE', `${modelsDir} is not a folder of .onnx models.`);
+    files = readdirSync(modelsDir)
+      .filter((f) => f.endsWith('.onnx'))
+      .sort();
   } catch {
-    return fail('E_NOT_FOUND', `No models folder at ${modelsDir}.`, 'Pass --models with a folder of .onnx files (the bundled zoo is resources/zoo).');
+    return fail(
+      'E_NOT_FOUND',
+      `No models folder at ${modelsDir}.`,
+      'Pass --models with a folder of .onnx files (the bundled zoo is resources/zoo).',
+    );
   }
-  if (files.length === 0) return fail('E_NOT_FOUND', `${modelsDir} holds no .onnx models.`, 'Build the zoo with "npm run zoo" or pass another folder.');
+  if (files.length === 0)
+    return fail(
+      'E_NOT_FOUND',
+      `${modelsDir} holds no .onnx models.`,
+      'Build the zoo with "npm run zoo" or pass another folder.',
+    );
   const tasks: PlannerTask[] = [];
   for (const file of files) {
     const path = join(modelsDir, file);
@@ -35,13 +47,18 @@ export function loadPlannerTasks(modelsDir: string, options: LoadInputsOptions =
     if (options.only && !options.only.includes(name)) continue;
     const data = loadTask(name, options.dataRoot ? { root: options.dataRoot } : {});
     if (!data.ok) {
-      return fail(data.error.code, `Model ${file} (task "${name}"): ${data.error.message}`, data.error.hint ?? 'Name the model after its task, or set its weightsep.task metadata.');
+      return fail(
+        data.error.code,
+        `Model ${file} (task "${name}"): ${data.error.message}`,
+        data.error.hint ?? 'Name the model after its task, or set its weightsep.task metadata.',
+      );
     }
     tasks.push({ name, model: model.value, data: data.value });
   }
   if (options.only) {
     const missing = options.only.filter((n) => !tasks.some((t) => t.name === n));
-    if (missing.length > 0) return fail('E_NOT_FOUND', `No model for task(s) ${missing.join(', ')} in ${modelsDir}.`);
+    if (missing.length > 0)
+      return fail('E_NOT_FOUND', `No model for task(s) ${missing.join(', ')} in ${modelsDir}.`);
     tasks.sort((a, b) => options.only!.indexOf(a.name) - options.only!.indexOf(b.name));
   }
   return ok(tasks);

@@ -41,7 +41,12 @@ describe('reference optimisation (baseline)', () => {
   it('is last-writer-wins: an accepted chunk overwrites the shared page', async () => {
     const state = sharedState();
     const fisher = [new Float32Array(2), new Float32Array(2)];
-    await optimizeReference(state, [quadratic('a', [1, 1]), quadratic('b', [3, 3])], { ...base, steps: 32, lambda: 0, normalizedFisher: fisher });
+    await optimizeReference(state, [quadratic('a', [1, 1]), quadratic('b', [3, 3])], {
+      ...base,
+      steps: 32,
+      lambda: 0,
+      normalizedFisher: fisher,
+    });
     // One round: a trains from 0 towards 1, then b from a's values towards 3 and overwrites.
     // So the page holds b's values (≈ 2.6 after 32 Adam steps of 0.05), not the joint optimum 2.
     expect(state.shared[0]!).toBeGreaterThan(2.3);
@@ -51,7 +56,12 @@ describe('reference optimisation (baseline)', () => {
   it('rejects chunks that do not improve validation accuracy', async () => {
     const state = sharedState();
     const fisher = [new Float32Array(2), new Float32Array(2)];
-    await optimizeReference(state, [quadratic('a', [1, 1], false), quadratic('b', [3, 3], false)], { ...base, steps: 64, lambda: 0, normalizedFisher: fisher });
+    await optimizeReference(state, [quadratic('a', [1, 1], false), quadratic('b', [3, 3], false)], {
+      ...base,
+      steps: 64,
+      lambda: 0,
+      normalizedFisher: fisher,
+    });
     expect(Array.from(state.shared)).toEqual([0, 0]);
   });
 

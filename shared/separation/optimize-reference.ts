@@ -12,7 +12,16 @@
 import { raise, throwIfCancelled } from '../core/errors.ts';
 import { noProgress, type ProgressSink } from '../core/progress.ts';
 import { createOptimizer } from '../train/optimizers.ts';
-import { PageSnapshot, evalPoint, evaluatePages, gatherTask, type EvalPoint, type JointResult, type PagedState, type TaskGradients } from './optimize.ts';
+import {
+  PageSnapshot,
+  evalPoint,
+  evaluatePages,
+  gatherTask,
+  type EvalPoint,
+  type JointResult,
+  type PagedState,
+  type TaskGradients,
+} from './optimize.ts';
 import { scatterWeights } from './tables.ts';
 
 export interface ReferenceOptions {
@@ -43,7 +52,9 @@ function partnersOf(state: PagedState, k: number): Array<Array<{ task: number; p
       }
     }),
   );
-  return Array.from(state.tables[k]!, (entry) => (entry < M ? (bySlot.get(entry) ?? []).filter((o) => o.task !== k) : []));
+  return Array.from(state.tables[k]!, (entry) =>
+    entry < M ? (bySlot.get(entry) ?? []).filter((o) => o.task !== k) : [],
+  );
 }
 
 /** Adds λ·∂penalty/∂w to `grad` and returns λ·penalty. */
@@ -89,10 +100,16 @@ function addPenalty(
   return lambda * penalty;
 }
 
-export async function optimizeReference(state: PagedState, tasks: readonly TaskGradients[], options: ReferenceOptions): Promise<JointResult> {
+export async function optimizeReference(
+  state: PagedState,
+  tasks: readonly TaskGradients[],
+  options: ReferenceOptions,
+): Promise<JointResult> {
   const K = tasks.length;
   const P = state.pageSize;
-  const latest: Float32Array[] = tasks.map((t, k) => gatherTask(state, k, t, new Float32Array(t.weightCount)).slice());
+  const latest: Float32Array[] = tasks.map((t, k) =>
+    gatherTask(state, k, t, new Float32Array(t.weightCount)).slice(),
+  );
   const partners = tasks.map((_, k) => partnersOf(state, k));
   const rounds = Math.max(1, Math.ceil(options.steps / options.chunkSteps));
   const floors = options.baselineVal.map((v) => v - options.floorPoints / 100);
@@ -103,7 +120,11 @@ export async function optimizeReference(state: PagedState, tasks: readonly TaskG
   let chunks = 0;
 
   const evaluate = async (step: number) => {
-    const point = evalPoint(step, (await evaluatePages(state, tasks)).map((s) => s.accuracy), floors);
+    const point = evalPoint(
+      step,
+      (await evaluatePages(state, tasks)).map((s) => s.accuracy),
+      floors,
+    );
     history.push(point);
     // The reference keeps the best mean; per-task floors are ours, so the baseline does not get them.
     if (!best || point.meanValAccuracy > best.meanValAccuracy) {
@@ -139,7 +160,18 @@ export async function optimizeReference(state: PagedState, tasks: readonly TaskG
       const after = (await task.validate(w)).accuracy;
       if (after > before) {
         accepted++;
-        const r = scatterWeights(state.tables[k]!, { sharedPageCount: state.sharedPageCount, pageSize: P, weightCount: task.weightCount, selfTying: state.selfTying }, w, state.shared, state.exclusive[k]!);
+        const r = scatterWeights(
+          state.tables[k]!,
+          {
+            sharedPageCount: state.sharedPageCount,
+            pageSize: P,
+            weightCount: task.weightCount,
+            selfTying: state.selfTying,
+          },
+          w,
+          state.shared,
+          state.exclusive[k]!,
+        );
         if (!r.ok) raise(r.error.code, r.error.message);
         latest[k] = w;
       }

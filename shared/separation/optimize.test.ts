@@ -7,7 +7,11 @@ import { optimizeJointly, type PagedState, type TaskGradients } from './optimize
  * their own task's target. "Accuracy" is a decreasing function of the distance, so the snapshot
  * selection can be checked too.
  */
-function quadraticTask(name: string, target: Float32Array, onValidate?: (w: Float32Array) => number): TaskGradients {
+function quadraticTask(
+  name: string,
+  target: Float32Array,
+  onValidate?: (w: Float32Array) => number,
+): TaskGradients {
   return {
     name,
     weightCount: target.length,
@@ -101,7 +105,16 @@ describe('joint optimisation', () => {
       selfTying: false,
     };
     await expect(
-      optimizeJointly(state, [t], { steps: 10, lr: 0.1, warmupSteps: 1, evalEvery: 5, patience: 10, floorPoints: 1, baselineVal: [1], signal: controller.signal }),
+      optimizeJointly(state, [t], {
+        steps: 10,
+        lr: 0.1,
+        warmupSteps: 1,
+        evalEvery: 5,
+        patience: 10,
+        floorPoints: 1,
+        baselineVal: [1],
+        signal: controller.signal,
+      }),
     ).rejects.toThrow(/cancelled/);
   });
 
@@ -116,7 +129,15 @@ describe('joint optimisation', () => {
       tables: [Uint32Array.from([0])],
       selfTying: false,
     });
-    const base = { steps: 1000, lr: 0.01, warmupSteps: 1, evalEvery: 10, patience: 100, floorPoints: 1, baselineVal: [0.5] };
+    const base = {
+      steps: 1000,
+      lr: 0.01,
+      warmupSteps: 1,
+      evalEvery: 10,
+      patience: 100,
+      floorPoints: 1,
+      baselineVal: [0.5],
+    };
     const constant = await optimizeJointly(state(), [flat()], base);
     const plateau = await optimizeJointly(state(), [flat()], { ...base, schedule: 'plateau' });
     expect(constant.stepsRun).toBe(100);

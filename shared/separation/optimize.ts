@@ -95,14 +95,22 @@ function tableShape(state: PagedState, task: TaskGradients): TableShape {
 }
 
 /** Gathers a task's flat weights from the pages, into `out`. */
-export function gatherTask(state: PagedState, k: number, task: TaskGradients, out: Float32Array<ArrayBuffer>): Float32Array {
+export function gatherTask(
+  state: PagedState,
+  k: number,
+  task: TaskGradients,
+  out: Float32Array<ArrayBuffer>,
+): Float32Array {
   const r = gatherWeights(state.tables[k]!, tableShape(state, task), state.shared, state.exclusive[k]!, out);
   if (!r.ok) raise(r.error.code, r.error.message);
   return r.value;
 }
 
 /** Validation accuracy and loss of every task at the current pages. */
-export async function evaluatePages(state: PagedState, tasks: readonly TaskGradients[]): Promise<{ accuracy: number; loss: number }[]> {
+export async function evaluatePages(
+  state: PagedState,
+  tasks: readonly TaskGradients[],
+): Promise<{ accuracy: number; loss: number }[]> {
   const out: { accuracy: number; loss: number }[] = [];
   for (let k = 0; k < tasks.length; k++) {
     const w = gatherTask(state, k, tasks[k]!, new Float32Array(tasks[k]!.weightCount));
@@ -112,7 +120,11 @@ export async function evaluatePages(state: PagedState, tasks: readonly TaskGradi
 }
 
 /** An evaluation point from the tasks' validation accuracies and their floors (0..1). */
-export function evalPoint(step: number, valAccuracy: readonly number[], floors: readonly number[]): EvalPoint {
+export function evalPoint(
+  step: number,
+  valAccuracy: readonly number[],
+  floors: readonly number[],
+): EvalPoint {
   return {
     step,
     valAccuracy,
@@ -170,7 +182,11 @@ function learningRate(o: JointOptions, step: number, plateauFactor = 1): number 
   return o.lr * (0.05 + 0.95 * 0.5 * (1 + Math.cos(Math.PI * t)));
 }
 
-export async function optimizeJointly(state: PagedState, tasks: readonly TaskGradients[], options: JointOptions): Promise<JointResult> {
+export async function optimizeJointly(
+  state: PagedState,
+  tasks: readonly TaskGradients[],
+  options: JointOptions,
+): Promise<JointResult> {
   const K = tasks.length;
   const weights = tasks.map((t) => new Float32Array(t.weightCount));
   const grads = tasks.map((t) => new Float32Array(t.weightCount));
@@ -178,7 +194,10 @@ export async function optimizeJointly(state: PagedState, tasks: readonly TaskGra
   const exclusiveGrads = state.exclusive.map((e) => new Float32Array(e.length));
   const params = [state.shared, ...state.exclusive];
   const paramGrads = [sharedGrad, ...exclusiveGrads];
-  const adam = createOptimizer({ kind: 'adam', lr: options.lr }, params.map((p) => p.length));
+  const adam = createOptimizer(
+    { kind: 'adam', lr: options.lr },
+    params.map((p) => p.length),
+  );
   const floors = options.baselineVal.map((v) => v - options.floorPoints / 100);
   const norms = new Float64Array(K);
 
@@ -187,7 +206,11 @@ export async function optimizeJointly(state: PagedState, tasks: readonly TaskGra
   const snapshot = new PageSnapshot(state);
   const evaluate = async (step: number) => {
     const scores = await evaluatePages(state, tasks);
-    const point = evalPoint(step, scores.map((s) => s.accuracy), floors);
+    const point = evalPoint(
+      step,
+      scores.map((s) => s.accuracy),
+      floors,
+    );
     history.push(point);
     if (better(point, best)) {
       best = point;
@@ -217,14 +240,25 @@ export async function optimizeJointly(state: PagedState, tasks: readonly TaskGra
       gatherTask(state, k, task, weights[k]!);
       const loss = await task.trainBatch(weights[k]!, grads[k]!);
       if (!Number.isFinite(loss)) {
-        raise('E_PLAN', `Joint optimisation diverged on task ${task.name} at step ${step} (loss ${loss}).`, 'Lower the learning rate (--lr).');
+        raise(
+          'E_PLAN',
+          `Joint optimisation diverged on task ${task.name} at step ${step} (loss ${loss}).`,
+          'Lower the learning rate (--lr).',
+        );
       }
-      if (options.balanceTasks) norms[k] = step === 0 ? l2norm(grads[k]!) : 0.9 * norms[k]! + 0.1 * l2norm(grads[k]!);
+      if (options.balanceTasks)
+        norms[k] = step === 0 ? l2norm(grads[k]!) : 0.9 * norms[k]! + 0.1 * l2norm(grads[k]!);
     }
     const meanNorm = norms.reduce((a, b) => a + b, 0) / K;
     for (let k = 0; k < K; k++) {
       if (options.balanceTasks && norms[k]! > 0) scale(grads[k]!, meanNorm / norms[k]!);
-      const r = scatterAddGradients(state.tables[k]!, tableShape(state, tasks[k]!), grads[k]!, sharedGrad, exclusiveGrads[k]!);
+      const r = scatterAddGradients(
+        state.tables[k]!,
+        tableShape(state, tasks[k]!),
+        grads[k]!,
+        sharedGrad,
+        exclusiveGrads[k]!,
+      );
       if (!r.ok) raise(r.error.code, r.error.message);
     }
     adam.lr = learningRate(options, step, plateauFactor);

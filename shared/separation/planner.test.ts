@@ -13,7 +13,13 @@ import { loadTask } from '../datasets/load.ts';
 import type { Split, TaskData } from '../datasets/types.ts';
 import { buildModel } from '../zoo/model-builder.ts';
 import { unformWeights } from './formation.ts';
-import { DEFAULT_PLANNER_OPTIONS, planSeparation, previewPlan, type PlannerOptions, type PlannerTask } from './planner.ts';
+import {
+  DEFAULT_PLANNER_OPTIONS,
+  planSeparation,
+  previewPlan,
+  type PlannerOptions,
+  type PlannerTask,
+} from './planner.ts';
 import { gatherWeights } from './tables.ts';
 import { TaskSession } from './task-session.ts';
 
@@ -27,7 +33,12 @@ function slice(task: string, n: number): TaskData {
   if (!r.ok) throw new Error(r.error.message);
   const d = r.value;
   const sample = d.inputShape.reduce((a, b) => a * b, 1);
-  return { ...d, train: head(d.train, n, sample), val: head(d.val, n / 2, sample), test: head(d.test, n / 2, sample) };
+  return {
+    ...d,
+    train: head(d.train, n, sample),
+    val: head(d.val, n / 2, sample),
+    test: head(d.test, n / 2, sample),
+  };
 }
 
 function tasks(): PlannerTask[] {
@@ -75,7 +86,10 @@ describe('planSeparation', () => {
       const shape = { sharedPageCount: plan.sharedPageCount, pageSize: P, weightCount: m.weightCount };
       const w = gatherWeights(m.pageTable, shape, plan.sharedPages, m.exclusivePages);
       if (!w.ok) throw new Error(w.error.message);
-      const session = await TaskSession.create(m.name, t[k]!.model, t[k]!.data, m.tensors, { batchSize: 8, seed: 0 });
+      const session = await TaskSession.create(m.name, t[k]!.model, t[k]!.data, m.tensors, {
+        batchSize: 8,
+        seed: 0,
+      });
       if (!session.ok) throw new Error(session.error.message);
       const test = await session.value.evaluate(t[k]!.data.test, w.value);
       expect(test.accuracy).toBe(m.accuracy.test.after);
@@ -101,9 +115,16 @@ describe('planSeparation', () => {
       expect(predicted.value.accuracy).toBe(m.accuracy.test.after);
       expect(predicted.value.accuracy).toBe(r.value.report.tasks[k]!.test.after);
       // Prediction by prediction, against the planner's own evaluator on the gathered weights.
-      const session = await TaskSession.create(m.name, t[k]!.model, t[k]!.data, m.tensors, { batchSize: 8, seed: 0 });
+      const session = await TaskSession.create(m.name, t[k]!.model, t[k]!.data, m.tensors, {
+        batchSize: 8,
+        seed: 0,
+      });
       if (!session.ok) throw new Error(session.error.message);
-      const shape = { sharedPageCount: r.value.plan.sharedPageCount, pageSize: P, weightCount: m.weightCount };
+      const shape = {
+        sharedPageCount: r.value.plan.sharedPageCount,
+        pageSize: P,
+        weightCount: m.weightCount,
+      };
       const w = gatherWeights(m.pageTable, shape, r.value.plan.sharedPages, m.exclusivePages);
       if (!w.ok) throw new Error(w.error.message);
       const own = await session.value.evaluate(t[k]!.data.test, w.value, true);
@@ -127,8 +148,12 @@ describe('planSeparation', () => {
       return r.ok ? 'ok' : `${r.error.code}: ${r.error.message}`;
     };
     expect(await bad({ pageSize: 100 })).toMatch(/^E_USAGE: .*power of two/);
-    expect(await bad({ budgets: { l1Bytes: 0, l2Bytes: 1024 } })).toMatch(/^E_BUDGET: The level-1 budget must be more than 0/);
-    expect(await bad({ budgets: { l1Bytes: 4 * P * 4, l2Bytes: 0 } })).toMatch(/^E_BUDGET: The level-2 budget .* short by \d+ bytes/);
+    expect(await bad({ budgets: { l1Bytes: 0, l2Bytes: 1024 } })).toMatch(
+      /^E_BUDGET: The level-1 budget must be more than 0/,
+    );
+    expect(await bad({ budgets: { l1Bytes: 4 * P * 4, l2Bytes: 0 } })).toMatch(
+      /^E_BUDGET: The level-2 budget .* short by \d+ bytes/,
+    );
     const mismatch = [t[0]!, { ...t[1]!, data: t[0]!.data }];
     const r = await planSeparation(mismatch, options());
     expect(!r.ok && r.error.code).toBe('E_DATA_MISMATCH');
@@ -136,7 +161,10 @@ describe('planSeparation', () => {
 
   it('stops when cancelled', async () => {
     const controller = new AbortController();
-    const r = await planSeparation(tasks(), options({ signal: controller.signal, progress: (e) => e.stage === 'fisher' && controller.abort() }));
+    const r = await planSeparation(
+      tasks(),
+      options({ signal: controller.signal, progress: (e) => e.stage === 'fisher' && controller.abort() }),
+    );
     expect(!r.ok && r.error.code).toBe('E_CANCELLED');
   });
 });

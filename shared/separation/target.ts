@@ -7,7 +7,13 @@
  */
 import { fail, ok, type Result } from '../core/errors.ts';
 import type { FisherResult } from './fisher.ts';
-import { planSeparation, previewPlan, type PlannerOptions, type PlannerTask, type PlanResult } from './planner.ts';
+import {
+  planSeparation,
+  previewPlan,
+  type PlannerOptions,
+  type PlannerTask,
+  type PlanResult,
+} from './planner.ts';
 
 export interface FrontierPoint {
   readonly l1Bytes: number;
@@ -50,8 +56,13 @@ export function frontierPoint(result: PlanResult, maxDropPoints: number): Fronti
   };
 }
 
-export async function planForAccuracy(tasks: readonly PlannerTask[], options: PlannerOptions, target: TargetOptions): Promise<Result<TargetResult>> {
-  if (!(target.maxDropPoints >= 0)) return fail('E_USAGE', `--max-drop must be 0 or more points, got ${target.maxDropPoints}.`);
+export async function planForAccuracy(
+  tasks: readonly PlannerTask[],
+  options: PlannerOptions,
+  target: TargetOptions,
+): Promise<Result<TargetResult>> {
+  if (!(target.maxDropPoints >= 0))
+    return fail('E_USAGE', `--max-drop must be 0 or more points, got ${target.maxDropPoints}.`);
   const preview = previewPlan(tasks, options.pageSize, options.selfTying);
   if (!preview.ok) return preview;
   const P = options.pageSize;
@@ -61,7 +72,11 @@ export async function planForAccuracy(tasks: readonly PlannerTask[], options: Pl
   const counts = preview.value.pageCounts;
   // The smallest M the level-2 budget allows: the pages beyond M of each model must fit level 2.
   let lo = 1;
-  while (lo < Math.max(...counts) && counts.reduce((a, n) => a + Math.max(0, n - options.selfTying * lo), 0) > l2Pages) lo++;
+  while (
+    lo < Math.max(...counts) &&
+    counts.reduce((a, n) => a + Math.max(0, n - options.selfTying * lo), 0) > l2Pages
+  )
+    lo++;
   let hi = preview.value.totalPages;
   const frontier: FrontierPoint[] = [];
   let best: PlanResult | undefined;

@@ -33,13 +33,22 @@ export class TaskSession implements TaskGradients {
   ) {}
 
   /** `tensors` must be the model's formation (selectWeights order). */
-  static async create(name: string, model: Model, data: TaskData, tensors: readonly TensorSlot[], options: TaskSessionOptions): Promise<Result<TaskSession>> {
+  static async create(
+    name: string,
+    model: Model,
+    data: TaskData,
+    tensors: readonly TensorSlot[],
+    options: TaskSessionOptions,
+  ): Promise<Result<TaskSession>> {
     const graph = buildTrainingGraph(model, { head: 'mean-ce', weights: tensors.map((t) => t.name) });
     if (!graph.ok) return graph;
     const sessionOptions = { intraOpThreads: options.intraOpThreads ?? 1 };
     const training = await TrainingSession.create(graph.value, sessionOptions);
     if (!training.ok) return training;
-    const evaluator = await Evaluator.create(model, { ...sessionOptions, weights: tensors.map((t) => t.name) });
+    const evaluator = await Evaluator.create(model, {
+      ...sessionOptions,
+      weights: tensors.map((t) => t.name),
+    });
     if (!evaluator.ok) return evaluator;
     const shape = training.value.sampleShape;
     if (shape.join(',') !== data.inputShape.join(',')) {
@@ -49,9 +58,16 @@ export class TaskSession implements TaskGradients {
       );
     }
     if (evaluator.value.classes !== data.classes.length) {
-      return fail('E_DATA_MISMATCH', `Task ${name}: the model has ${evaluator.value.classes} outputs but the data has ${data.classes.length} classes.`);
+      return fail(
+        'E_DATA_MISMATCH',
+        `Task ${name}: the model has ${evaluator.value.classes} outputs but the data has ${data.classes.length} classes.`,
+      );
     }
-    const sampler = new BatchSampler(data.train, data.inputShape, { batchSize: options.batchSize, seed: options.seed, last: 'drop' });
+    const sampler = new BatchSampler(data.train, data.inputShape, {
+      batchSize: options.batchSize,
+      seed: options.seed,
+      last: 'drop',
+    });
     const weightCount = tensors.reduce((a, t) => a + t.length, 0);
     return ok(new TaskSession(name, data, tensors, weightCount, training.value, evaluator.value, sampler));
   }

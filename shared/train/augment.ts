@@ -61,7 +61,11 @@ function augmentOne(spec: AugmentSpec): Augment {
 }
 
 /** Splits a sample shape around `axis`: outer × len × inner. */
-function around(shape: readonly number[], axis: number, what: string): { outer: number; len: number; inner: number; sample: number } {
+function around(
+  shape: readonly number[],
+  axis: number,
+  what: string,
+): { outer: number; len: number; inner: number; sample: number } {
   if (!Number.isInteger(axis) || axis < 0 || axis >= shape.length) {
     throw new Error(`${what}: axis ${axis} is outside the sample shape [${shape.join(', ')}]`);
   }

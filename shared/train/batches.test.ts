@@ -61,7 +61,11 @@ describe('BatchSampler', () => {
   it('augmentation changes the batch, not the split or the sample order', () => {
     const data = split();
     const plain = new BatchSampler(data, [2], { batchSize: 4, seed: 2 });
-    const flipped = new BatchSampler(data, [2], { batchSize: 4, seed: 2, augment: (x, count) => x.fill(-1, 0, count * 2) });
+    const flipped = new BatchSampler(data, [2], {
+      batchSize: 4,
+      seed: 2,
+      augment: (x, count) => x.fill(-1, 0, count * 2),
+    });
     plain.next();
     flipped.next();
     expect([...flipped.y]).toEqual([...plain.y]);
@@ -80,7 +84,9 @@ describe('augmentations', () => {
     const expected = (() => {
       const shift = new Rng(3).int(3) - 1;
       const out = new Float32Array(6);
-      for (let i = 0; i < 2; i++) for (let j = 0; j < 3; j++) out[i * 3 + j] = j - shift >= 0 && j - shift < 3 ? x[i * 3 + j - shift]! : 0;
+      for (let i = 0; i < 2; i++)
+        for (let j = 0; j < 3; j++)
+          out[i * 3 + j] = j - shift >= 0 && j - shift < 3 ? x[i * 3 + j - shift]! : 0;
       return [...out];
     })();
     randomShift(2, 1)(x, 1, [1, 2, 3], r);
@@ -106,7 +112,10 @@ describe('augmentations', () => {
     randomMask(1, 4)(y, 1, [1, 4, 3], new Rng(9));
     const zeros = [...y].filter((v) => v === 0).length;
     expect(zeros % 3).toBe(0); // whole rows only
-    const both = augmentFrom([{ kind: 'scale', min: 2, max: 2 }, { kind: 'noise', std: 0 }])!;
+    const both = augmentFrom([
+      { kind: 'scale', min: 2, max: 2 },
+      { kind: 'noise', std: 0 },
+    ])!;
     const z = Float32Array.from([1, 2]);
     both(z, 1, [2], rng());
     expect([...z]).toEqual([2, 4]);

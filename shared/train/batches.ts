@@ -49,11 +49,14 @@ export class BatchSampler {
     private readonly options: BatchOptions,
   ) {
     const { batchSize } = options;
-    if (!Number.isInteger(batchSize) || batchSize < 1) throw new Error(`batch size must be a positive integer, got ${batchSize}`);
+    if (!Number.isInteger(batchSize) || batchSize < 1)
+      throw new Error(`batch size must be a positive integer, got ${batchSize}`);
     if (split.n < 1) throw new Error('cannot sample batches from an empty split');
     this.sampleLength = sampleSize(shape);
     if (split.x.length !== split.n * this.sampleLength) {
-      throw new Error(`split holds ${split.x.length} values, expected ${split.n} samples of [${shape.join(', ')}]`);
+      throw new Error(
+        `split holds ${split.x.length} values, expected ${split.n} samples of [${shape.join(', ')}]`,
+      );
     }
     this.x = new Float32Array(batchSize * this.sampleLength);
     this.y = new BigInt64Array(batchSize);
@@ -77,7 +80,13 @@ export class BatchSampler {
       this.epoch++;
     }
     const count = Math.min(this.options.batchSize, this.usable - this.cursor);
-    gather(this.split, this.order.subarray(this.cursor, this.cursor + count), this.sampleLength, this.x, this.y);
+    gather(
+      this.split,
+      this.order.subarray(this.cursor, this.cursor + count),
+      this.sampleLength,
+      this.x,
+      this.y,
+    );
     this.cursor += count;
     this.size = count;
     this.options.augment?.(this.x, count, this.shape, this.augmentRng);
@@ -86,7 +95,13 @@ export class BatchSampler {
 }
 
 /** Copies the samples at `indices` of `split` into the front of `x` and their labels into `y`. */
-export function gather(split: Split, indices: ArrayLike<number>, sampleLength: number, x: Float32Array, y: BigInt64Array): void {
+export function gather(
+  split: Split,
+  indices: ArrayLike<number>,
+  sampleLength: number,
+  x: Float32Array,
+  y: BigInt64Array,
+): void {
   for (let b = 0; b < indices.length; b++) {
     const s = indices[b]!;
     x.set(split.x.subarray(s * sampleLength, (s + 1) * sampleLength), b * sampleLength);

@@ -14,7 +14,17 @@ function withSoftmax(model: Model): Model {
     ...model,
     graph: {
       ...g,
-      nodes: [...g.nodes, { name: 'sm', opType: 'Softmax', domain: '', inputs: [logits], outputs: ['probs'], attributes: { axis: attr.int(1) } }],
+      nodes: [
+        ...g.nodes,
+        {
+          name: 'sm',
+          opType: 'Softmax',
+          domain: '',
+          inputs: [logits],
+          outputs: ['probs'],
+          attributes: { axis: attr.int(1) },
+        },
+      ],
       outputs: [{ name: 'probs', elemType: DataType.FLOAT, shape: ['batch', 3] }],
     },
   };

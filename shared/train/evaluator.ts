@@ -49,15 +49,21 @@ export class Evaluator {
     const chosen = [];
     for (const name of names) {
       const t = byName.get(name);
-      if (!t || t.dataType !== DataType.FLOAT) return fail('E_DATA_MISMATCH', `The model has no float32 initializer "${name}".`);
+      if (!t || t.dataType !== DataType.FLOAT)
+        return fail('E_DATA_MISMATCH', `The model has no float32 initializer "${name}".`);
       chosen.push(t);
     }
     const asInputs = weightsAsInputs(model, chosen);
     const initNames = new Set(asInputs.model.graph.initializers.map((t) => t.name));
     const weightNames = new Set(names);
-    const dataInputs = asInputs.model.graph.inputs.filter((i) => !initNames.has(i.name) && !weightNames.has(i.name));
+    const dataInputs = asInputs.model.graph.inputs.filter(
+      (i) => !initNames.has(i.name) && !weightNames.has(i.name),
+    );
     if (dataInputs.length !== 1) {
-      return fail('E_ONNX_INVALID', `Evaluation needs a model with one data input; this one has ${dataInputs.length}.`);
+      return fail(
+        'E_ONNX_INVALID',
+        `Evaluation needs a model with one data input; this one has ${dataInputs.length}.`,
+      );
     }
     const input = dataInputs[0]!;
     const shape = input.shape?.slice(1);
@@ -72,12 +78,16 @@ export class Evaluator {
     // A model that ends in Softmax/LogSoftmax is scored on that node's input (as the training graph
     // does), so that the loss is the cross-entropy of the logits; the input becomes an extra output.
     const producer = model.graph.nodes.find((n) => n.outputs.includes(output.name));
-    const endsInSoftmax = producer !== undefined && (producer.opType === 'Softmax' || producer.opType === 'LogSoftmax');
+    const endsInSoftmax =
+      producer !== undefined && (producer.opType === 'Softmax' || producer.opType === 'LogSoftmax');
     const logitsName = endsInSoftmax ? producer.inputs[0]! : output.name;
     const evalModel: Model = endsInSoftmax
       ? {
           ...asInputs.model,
-          graph: { ...asInputs.model.graph, outputs: [...asInputs.model.graph.outputs, { name: logitsName, elemType: DataType.FLOAT }] },
+          graph: {
+            ...asInputs.model.graph,
+            outputs: [...asInputs.model.graph.outputs, { name: logitsName, elemType: DataType.FLOAT }],
+          },
         }
       : asInputs.model;
     const session = await createSession(evalModel, options);
@@ -98,9 +108,18 @@ export class Evaluator {
   }
 
   /** Evaluates `weights` (in `weightNames` order) on a split. Throws WsepFailure on a bad weight set. */
-  async evaluate(split: Split, weights: readonly Float32Array[], options: { predictions?: boolean } = {}): Promise<Evaluation> {
+  async evaluate(
+    split: Split,
+    weights: readonly Float32Array[],
+    options: { predictions?: boolean } = {},
+  ): Promise<Evaluation> {
     if (weights.length !== this.weightNames.length) {
-      throw new WsepFailure(makeError('E_DATA_MISMATCH', `Expected ${this.weightNames.length} weight arrays, got ${weights.length}.`));
+      throw new WsepFailure(
+        makeError(
+          'E_DATA_MISMATCH',
+          `Expected ${this.weightNames.length} weight arrays, got ${weights.length}.`,
+        ),
+      );
     }
     const feeds: Record<string, ort.Tensor> = {};
     weights.forEach((w, i) => (feeds[this.weightNames[i]!] = this.weightTensor(w, i)));
@@ -112,7 +131,11 @@ export class Evaluator {
     for (let start = 0; start < split.n; start += this.batchSize) {
       const count = Math.min(this.batchSize, split.n - start);
       // A subarray of the split: no copy.
-      feeds[this.inputName] = new ort.Tensor('float32', split.x.subarray(start * len, (start + count) * len), [count, ...this.sampleShape]);
+      feeds[this.inputName] = new ort.Tensor(
+        'float32',
+        split.x.subarray(start * len, (start + count) * len),
+        [count, ...this.sampleShape],
+      );
       const out = await this.session.run(feeds, [this.outputName]);
       const logits = out[this.outputName]?.data;
       if (!(logits instanceof Float32Array) || logits.length !== count * c) {
@@ -146,7 +169,12 @@ export class Evaluator {
     if (!t) {
       const dims = this.weightDims[index]!;
       if (values.length !== elementCount(dims)) {
-        throw new WsepFailure(makeError('E_DATA_MISMATCH', `Weight "${this.weightNames[index]}" needs ${elementCount(dims)} values, got ${values.length}.`));
+        throw new WsepFailure(
+          makeError(
+            'E_DATA_MISMATCH',
+            `Weight "${this.weightNames[index]}" needs ${elementCount(dims)} values, got ${values.length}.`,
+          ),
+        );
       }
       t = new ort.Tensor('float32', values, dims);
       this.wrapped.set(values, t);

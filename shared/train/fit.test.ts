@@ -7,7 +7,15 @@ import { fit } from './fit.ts';
 import { syntheticTask } from './testing.ts';
 
 // Tiny conv net on 1×8×8 inputs with 3 classes; noisy blobs so that step 0 is far from perfect.
-const data = syntheticTask({ shape: [1, 8, 8], classes: 3, train: 600, val: 200, test: 200, seed: 7, noise: 2.5 });
+const data = syntheticTask({
+  shape: [1, 8, 8],
+  classes: 3,
+  train: 600,
+  val: 200,
+  test: 200,
+  seed: 7,
+  noise: 2.5,
+});
 
 describe('fit', () => {
   it('lowers the loss and raises accuracy on a separable problem', async () => {
@@ -61,7 +69,9 @@ describe('fit', () => {
       progress: (e) => events.push(e),
     });
     if (!r.ok) throw new Error(r.error.message);
-    const best = r.value.history.reduce((a, b) => (b.valAccuracy > a.valAccuracy || (b.valAccuracy === a.valAccuracy && b.valLoss < a.valLoss) ? b : a));
+    const best = r.value.history.reduce((a, b) =>
+      b.valAccuracy > a.valAccuracy || (b.valAccuracy === a.valAccuracy && b.valLoss < a.valLoss) ? b : a,
+    );
     expect(r.value.bestStep).toBe(best.step);
     expect(r.value.bestValAccuracy).toBe(best.valAccuracy);
     expect(r.value.stoppedEarly).toBe(true);

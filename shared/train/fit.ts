@@ -78,13 +78,20 @@ export interface FitResult {
   readonly gradientOutput: GradientOutput;
 }
 
-export async function fit(model: Model, data: TaskData, options: FitOptions = {}): Promise<Result<FitResult>> {
+export async function fit(
+  model: Model,
+  data: TaskData,
+  options: FitOptions = {},
+): Promise<Result<FitResult>> {
   const started = performance.now();
   const batchSize = options.batchSize ?? 64;
   const evalEvery = options.evalEvery ?? 100;
-  if (!Number.isInteger(batchSize) || batchSize < 1) return fail('E_USAGE', `The batch size must be a positive integer, got ${batchSize}.`);
-  if (!Number.isInteger(evalEvery) || evalEvery < 1) return fail('E_USAGE', `Evaluation interval must be a positive integer, got ${evalEvery}.`);
-  if (data.train.n === 0 || data.val.n === 0) return fail('E_DATASET', `Task ${data.task} needs non-empty train and validation splits.`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    return fail('E_USAGE', `The batch size must be a positive integer, got ${batchSize}.`);
+  if (!Number.isInteger(evalEvery) || evalEvery < 1)
+    return fail('E_USAGE', `Evaluation interval must be a positive integer, got ${evalEvery}.`);
+  if (data.train.n === 0 || data.val.n === 0)
+    return fail('E_DATASET', `Task ${data.task} needs non-empty train and validation splits.`);
   const sessionOptions = {
     ...(options.intraOpThreads !== undefined ? { intraOpThreads: options.intraOpThreads } : {}),
     ...(options.allowSpinning !== undefined ? { allowSpinning: options.allowSpinning } : {}),
@@ -101,7 +108,9 @@ export async function fit(model: Model, data: TaskData, options: FitOptions = {}
     return evaluator;
   }
   try {
-    return await attemptAsync(() => loop(trainer.value, evaluator.value, data, options, batchSize, evalEvery, started));
+    return await attemptAsync(() =>
+      loop(trainer.value, evaluator.value, data, options, batchSize, evalEvery, started),
+    );
   } finally {
     await trainer.value.release();
     await evaluator.value.release();
@@ -119,7 +128,12 @@ async function loop(
 ): Promise<FitResult> {
   const shape = trainer.sampleShape;
   if (shape.join(',') !== data.inputShape.join(',')) {
-    unwrap(fail('E_DATA_MISMATCH', `The model takes [${shape.join(', ')}] samples but ${data.task} has [${data.inputShape.join(', ')}].`));
+    unwrap(
+      fail(
+        'E_DATA_MISMATCH',
+        `The model takes [${shape.join(', ')}] samples but ${data.task} has [${data.inputShape.join(', ')}].`,
+      ),
+    );
   }
   const sampler = new BatchSampler(data.train, shape, {
     batchSize,
@@ -127,8 +141,10 @@ async function loop(
     last: 'drop',
     ...(options.augment ? { augment: options.augment } : {}),
   });
-  const total = options.steps ?? (options.epochs !== undefined ? options.epochs * sampler.batchesPerEpoch : 2000);
-  if (!Number.isInteger(total) || total < 1) unwrap(fail('E_USAGE', `The number of steps must be a positive integer, got ${total}.`));
+  const total =
+    options.steps ?? (options.epochs !== undefined ? options.epochs * sampler.batchesPerEpoch : 2000);
+  if (!Number.isInteger(total) || total < 1)
+    unwrap(fail('E_USAGE', `The number of steps must be a positive integer, got ${total}.`));
   const schedule = options.schedule ?? { kind: 'constant' };
   const baseLr = trainer.optimizer.spec.lr;
   const tracker = new ProgressTracker(options.progress ?? noProgress, [['train', 1]]);
@@ -185,7 +201,10 @@ async function loop(
       if (options.patience !== undefined && stepsDone - best.step >= options.patience && stepsDone < total) {
         stoppedEarly = true;
         // The job is done: close the progress at 100% rather than leave it where the stop fell.
-        tracker.report('train', stepsDone, stepsDone, { task, message: `stopped early; best validation at step ${best.step}` });
+        tracker.report('train', stepsDone, stepsDone, {
+          task,
+          message: `stopped early; best validation at step ${best.step}`,
+        });
         break;
       }
     } else if (stepsDone % reportEvery === 0) {

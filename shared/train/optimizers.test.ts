@@ -21,16 +21,22 @@ function expectClose(actual: number[][], expected: number[][]): void {
 describe('SGD', () => {
   it('plain SGD: p ← p − lr·(g + wd·p)', () => {
     // 1 − 0.1·(0.5 + 0.01·1) = 0.949;  −2 − 0.1·(1 − 0.02) = −2.098
-    expectClose(trace({ kind: 'sgd', lr: 0.1, momentum: 0, weightDecay: 0.01 }, [1, -2], [[0.5, 1]]), [[0.949, -2.098]]);
+    expectClose(trace({ kind: 'sgd', lr: 0.1, momentum: 0, weightDecay: 0.01 }, [1, -2], [[0.5, 1]]), [
+      [0.949, -2.098],
+    ]);
   });
 
   it('heavy-ball momentum accumulates b ← μb + g', () => {
     // step 1: b = g → 0.95, −2.1;  step 2: b = 0.9g + g = 1.9g → 0.95 − 0.095, −2.1 − 0.19
     expectClose(
-      trace({ kind: 'sgd', lr: 0.1, momentum: 0.9 }, [1, -2], [
-        [0.5, 1],
-        [0.5, 1],
-      ]),
+      trace(
+        { kind: 'sgd', lr: 0.1, momentum: 0.9 },
+        [1, -2],
+        [
+          [0.5, 1],
+          [0.5, 1],
+        ],
+      ),
       [
         [0.95, -2.1],
         [0.855, -2.29],
@@ -41,7 +47,10 @@ describe('SGD', () => {
   it('Nesterov steps by g + μb', () => {
     // step 1: b = g; update g + 0.9g = 1.9g → 1 − 0.095 = 0.905
     // step 2: b = 1.9g; update g + 0.9·1.9g = 2.71g → 0.905 − 0.1355 = 0.7695
-    expectClose(trace({ kind: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true }, [1], [[0.5], [0.5]]), [[0.905], [0.7695]]);
+    expectClose(trace({ kind: 'sgd', lr: 0.1, momentum: 0.9, nesterov: true }, [1], [[0.5], [0.5]]), [
+      [0.905],
+      [0.7695],
+    ]);
   });
 });
 
@@ -52,11 +61,17 @@ describe('Adam', () => {
   });
 
   it('coupled weight decay adds wd·p to the gradient', () => {
-    expectClose(trace({ kind: 'adam', lr: 0.1, weightDecay: 0.1 }, [1], [[0.5], [-1]]), [[0.9], [0.92526352]]);
+    expectClose(trace({ kind: 'adam', lr: 0.1, weightDecay: 0.1 }, [1], [[0.5], [-1]]), [
+      [0.9],
+      [0.92526352],
+    ]);
   });
 
   it('AdamW shrinks p by (1 − lr·wd) before the update', () => {
-    expectClose(trace({ kind: 'adam', lr: 0.1, weightDecay: 0.1, decoupled: true }, [1], [[0.5], [-1]]), [[0.89], [0.91771035]]);
+    expectClose(trace({ kind: 'adam', lr: 0.1, weightDecay: 0.1, decoupled: true }, [1], [[0.5], [-1]]), [
+      [0.89],
+      [0.91771035],
+    ]);
   });
 
   it('updates several arrays independently, honours lr changes, and reset clears the state', () => {

@@ -52,7 +52,8 @@ export interface Optimizer {
 /** Checks a spec's numbers, so a typo on the command line is an error rather than NaN weights. */
 export function validateOptimizerSpec(spec: OptimizerSpec): Result<OptimizerSpec> {
   const bad = (what: string) => fail<OptimizerSpec>('E_USAGE', `Optimizer ${spec.kind}: ${what}.`);
-  if (!(spec.lr > 0) || !Number.isFinite(spec.lr)) return bad(`the learning rate must be a positive number, got ${spec.lr}`);
+  if (!(spec.lr > 0) || !Number.isFinite(spec.lr))
+    return bad(`the learning rate must be a positive number, got ${spec.lr}`);
   if ((spec.weightDecay ?? 0) < 0) return bad('weight decay must be ≥ 0');
   if (spec.kind === 'sgd') {
     const m = spec.momentum ?? 0.9;
@@ -72,13 +73,21 @@ export function createOptimizer(spec: OptimizerSpec, sizes: readonly number[]): 
   return spec.kind === 'sgd' ? new Sgd(spec, sizes) : new Adam(spec, sizes);
 }
 
-function checkShapes(sizes: readonly number[], params: readonly Float32Array[], grads: readonly Float32Array[]): void {
+function checkShapes(
+  sizes: readonly number[],
+  params: readonly Float32Array[],
+  grads: readonly Float32Array[],
+): void {
   if (params.length !== sizes.length || grads.length !== sizes.length) {
-    throw new Error(`optimizer: expected ${sizes.length} parameter arrays, got ${params.length} parameters and ${grads.length} gradients`);
+    throw new Error(
+      `optimizer: expected ${sizes.length} parameter arrays, got ${params.length} parameters and ${grads.length} gradients`,
+    );
   }
   for (let i = 0; i < sizes.length; i++) {
     if (params[i]!.length !== sizes[i] || grads[i]!.length !== sizes[i]) {
-      throw new Error(`optimizer: parameter ${i} has ${params[i]!.length} values and ${grads[i]!.length} gradients, expected ${sizes[i]}`);
+      throw new Error(
+        `optimizer: parameter ${i} has ${params[i]!.length} values and ${grads[i]!.length} gradients, expected ${sizes[i]}`,
+      );
     }
   }
 }

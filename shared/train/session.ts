@@ -59,12 +59,18 @@ export class TrainingSession {
     this.lossTensor = new ort.Tensor('float32', this.lossBuffer, []);
   }
 
-  static async create(graph: TrainingGraphSpec, options: TrainingSessionOptions = {}): Promise<Result<TrainingSession>> {
+  static async create(
+    graph: TrainingGraphSpec,
+    options: TrainingSessionOptions = {},
+  ): Promise<Result<TrainingSession>> {
     const inputs = new Map(graph.model.graph.inputs.map((i) => [i.name, i]));
     const data = inputs.get(graph.inputName);
     const shape = data?.shape?.slice(1);
     if (!shape || shape.some((d) => typeof d !== 'number')) {
-      return fail('E_ONNX_DYNAMIC_SHAPE', `The training graph's input "${graph.inputName}" needs a fixed per-sample shape.`);
+      return fail(
+        'E_ONNX_DYNAMIC_SHAPE',
+        `The training graph's input "${graph.inputName}" needs a fixed per-sample shape.`,
+      );
     }
     const weightDims: number[][] = [];
     for (const name of graph.weightNames) {
@@ -75,11 +81,22 @@ export class TrainingSession {
       weightDims.push(dims as number[]);
     }
     if (graph.gradNames.length !== graph.weightNames.length) {
-      return fail('E_AUTODIFF', `The training graph has ${graph.gradNames.length} gradients for ${graph.weightNames.length} weights.`);
+      return fail(
+        'E_AUTODIFF',
+        `The training graph has ${graph.gradNames.length} gradients for ${graph.weightNames.length} weights.`,
+      );
     }
     const session = await createSession(graph.model, options);
     if (!session.ok) return session;
-    return ok(new TrainingSession(graph, session.value, weightDims, shape as number[], options.gradientOutput ?? 'preallocated'));
+    return ok(
+      new TrainingSession(
+        graph,
+        session.value,
+        weightDims,
+        shape as number[],
+        options.gradientOutput ?? 'preallocated',
+      ),
+    );
   }
 
   /** The gradient path in use (after the first run, the one that was verified to work). */
@@ -92,16 +109,34 @@ export class TrainingSession {
    * with labels `y`, for the weight set `weights`. Fills `grads` and returns the mean loss.
    * Weights are only read; nothing is updated.
    */
-  async run(weights: readonly Float32Array[], x: Float32Array, y: BigInt64Array, batchSize: number): Promise<number> {
+  async run(
+    weights: readonly Float32Array[],
+    x: Float32Array,
+    y: BigInt64Array,
+    batchSize: number,
+  ): Promise<number> {
     const g = this.graph;
     if (weights.length !== g.weightNames.length) {
-      throw new WsepFailure(makeError('E_DATA_MISMATCH', `Expected ${g.weightNames.length} weight arrays, got ${weights.length}.`));
+      throw new WsepFailure(
+        makeError(
+          'E_DATA_MISMATCH',
+          `Expected ${g.weightNames.length} weight arrays, got ${weights.length}.`,
+        ),
+      );
     }
     if (batchSize < 1 || x.length < batchSize * this.sampleLength || y.length < batchSize) {
-      throw new WsepFailure(makeError('E_DATA_MISMATCH', `The batch buffers hold fewer than ${batchSize} samples of [${this.sampleShape.join(', ')}].`));
+      throw new WsepFailure(
+        makeError(
+          'E_DATA_MISMATCH',
+          `The batch buffers hold fewer than ${batchSize} samples of [${this.sampleShape.join(', ')}].`,
+        ),
+      );
     }
     const feeds: Record<string, ort.Tensor> = {
-      [g.inputName]: new ort.Tensor('float32', x.subarray(0, batchSize * this.sampleLength), [batchSize, ...this.sampleShape]),
+      [g.inputName]: new ort.Tensor('float32', x.subarray(0, batchSize * this.sampleLength), [
+        batchSize,
+        ...this.sampleShape,
+      ]),
       [g.labelName]: new ort.Tensor('int64', y.subarray(0, batchSize), [batchSize]),
     };
     for (let i = 0; i < weights.length; i++) feeds[g.weightNames[i]!] = this.weightTensor(weights[i]!, i);
@@ -155,7 +190,12 @@ export class TrainingSession {
     this.graph.gradNames.forEach((name, i) => {
       const t = out[name];
       if (!t || !(t.data instanceof Float32Array) || t.data.length !== this.grads[i]!.length) {
-        throw new WsepFailure(makeError('E_ORT', `The training graph returned no float32 gradient "${name}" of ${this.grads[i]!.length} values.`));
+        throw new WsepFailure(
+          makeError(
+            'E_ORT',
+            `The training graph returned no float32 gradient "${name}" of ${this.grads[i]!.length} values.`,
+          ),
+        );
       }
       this.grads[i]!.set(t.data);
     });
@@ -167,7 +207,10 @@ export class TrainingSession {
       const dims = this.weightDims[index]!;
       if (values.length !== this.grads[index]!.length) {
         throw new WsepFailure(
-          makeError('E_DATA_MISMATCH', `Weight "${this.graph.weightNames[index]}" needs ${this.grads[index]!.length} values, got ${values.length}.`),
+          makeError(
+            'E_DATA_MISMATCH',
+            `Weight "${this.graph.weightNames[index]}" needs ${this.grads[index]!.length} values, got ${values.length}.`,
+          ),
         );
       }
       t = new ort.Tensor('float32', values, dims);

@@ -13,11 +13,21 @@ import type { TrainingGraphSpec } from './session.ts';
  * `classes` Gaussian blobs in `shape`-shaped inputs: each class has a random centre, samples are the
  * centre plus N(0, noise²). Linearly separable for small noise, but not trivially at step 0.
  */
-export function syntheticTask(options: { shape: readonly number[]; classes: number; train: number; val: number; test: number; seed: number; noise?: number }): TaskData {
+export function syntheticTask(options: {
+  shape: readonly number[];
+  classes: number;
+  train: number;
+  val: number;
+  test: number;
+  seed: number;
+  noise?: number;
+}): TaskData {
   const rng = new Rng(options.seed);
   const d = options.shape.reduce((a, b) => a * b, 1);
   const noise = options.noise ?? 1;
-  const centres = Array.from({ length: options.classes }, () => Float32Array.from({ length: d }, () => rng.normal()));
+  const centres = Array.from({ length: options.classes }, () =>
+    Float32Array.from({ length: d }, () => rng.normal()),
+  );
   const split = (n: number): Split => {
     const x = new Float32Array(n * d);
     const y = new Uint8Array(n);
@@ -45,7 +55,11 @@ export function syntheticTask(options: { shape: readonly number[]; classes: numb
 
 function randomTensor(rng: Rng, name: string, dims: number[], scale: number) {
   const size = dims.reduce((a, b) => a * b, 1);
-  return floatTensor(name, dims, Float32Array.from({ length: size }, () => rng.normal() * scale));
+  return floatTensor(
+    name,
+    dims,
+    Float32Array.from({ length: size }, () => rng.normal() * scale),
+  );
 }
 
 /** An MLP: x[batch, d] → Gemm → Relu → Gemm → logits[batch, classes], with its weights as initializers. */
@@ -78,7 +92,13 @@ export function mlpTrainingGraph(d: number, hidden: number, classes: number): Tr
   const z1 = b.op('Gemm', [x, w1, b1], { transB: attr.int(1) });
   const h = b.op('Relu', [z1]);
   const logits = b.op('Gemm', [h, w2, b2], { transB: attr.int(1) }, 'logits');
-  const [loss, logProb] = b.opN('SoftmaxCrossEntropyLoss', [logits, labels], 2, { reduction: attr.string('mean') }, 'loss');
+  const [loss, logProb] = b.opN(
+    'SoftmaxCrossEntropyLoss',
+    [logits, labels],
+    2,
+    { reduction: attr.string('mean') },
+    'loss',
+  );
   // dlogits = (exp(log p) − onehot(y)) / N
   const depth = b.constInt64('depth', [classes], []);
   const onOff = b.constFloat('onoff', [2], [0, 1]);

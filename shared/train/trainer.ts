@@ -39,7 +39,10 @@ export class Trainer {
   static async create(model: Model, options: TrainerOptions = {}): Promise<Result<Trainer>> {
     const spec = validateOptimizerSpec(options.optimizer ?? { kind: 'adam', lr: 1e-3 });
     if (!spec.ok) return spec;
-    const graph = buildTrainingGraph(model, options.weights ? { head: 'mean-ce', weights: options.weights } : { head: 'mean-ce' });
+    const graph = buildTrainingGraph(
+      model,
+      options.weights ? { head: 'mean-ce', weights: options.weights } : { head: 'mean-ce' },
+    );
     if (!graph.ok) return graph;
     const session = await TrainingSession.create(graph.value, options);
     if (!session.ok) return session;
@@ -47,11 +50,15 @@ export class Trainer {
     const weights: Float32Array[] = [];
     for (const name of graph.value.weightNames) {
       const t = byName.get(name);
-      if (!t || t.dataType !== DataType.FLOAT) return fail('E_DATA_MISMATCH', `The model has no float32 initializer "${name}".`);
+      if (!t || t.dataType !== DataType.FLOAT)
+        return fail('E_DATA_MISMATCH', `The model has no float32 initializer "${name}".`);
       // A copy: training must never write into the model object it was given.
       weights.push(Float32Array.from(t.data as Float32Array));
     }
-    const optimizer = createOptimizer(spec.value, weights.map((w) => w.length));
+    const optimizer = createOptimizer(
+      spec.value,
+      weights.map((w) => w.length),
+    );
     return ok(new Trainer(model, session.value, weights, optimizer));
   }
 
@@ -78,10 +85,14 @@ export class Trainer {
 
   /** Copies `values` into the parameters (same order and sizes as `weights`). */
   setWeights(values: readonly Float32Array[]): Result<void> {
-    if (values.length !== this.weights.length) return fail('E_DATA_MISMATCH', `Expected ${this.weights.length} weight arrays, got ${values.length}.`);
+    if (values.length !== this.weights.length)
+      return fail('E_DATA_MISMATCH', `Expected ${this.weights.length} weight arrays, got ${values.length}.`);
     for (let i = 0; i < values.length; i++) {
       if (values[i]!.length !== this.weights[i]!.length) {
-        return fail('E_DATA_MISMATCH', `Weight "${this.weightNames[i]}" needs ${this.weights[i]!.length} values, got ${values[i]!.length}.`);
+        return fail(
+          'E_DATA_MISMATCH',
+          `Weight "${this.weightNames[i]}" needs ${this.weights[i]!.length} values, got ${values[i]!.length}.`,
+        );
       }
     }
     values.forEach((v, i) => this.weights[i]!.set(v));
@@ -97,7 +108,12 @@ export class Trainer {
    * Loss and gradients on a batch (first `batchSize` samples of x/y) without updating anything.
    * `weights` defaults to the trainer's own; any arrays of the right sizes may be passed instead.
    */
-  async gradients(x: Float32Array, y: BigInt64Array, batchSize: number, weights: readonly Float32Array[] = this.weights): Promise<Result<number>> {
+  async gradients(
+    x: Float32Array,
+    y: BigInt64Array,
+    batchSize: number,
+    weights: readonly Float32Array[] = this.weights,
+  ): Promise<Result<number>> {
     return attemptAsync(() => this.session.run(weights, x, y, batchSize), 'E_ORT');
   }
 
@@ -106,7 +122,11 @@ export class Trainer {
     const loss = await this.gradients(x, y, batchSize);
     if (!loss.ok) return loss;
     if (!Number.isFinite(loss.value)) {
-      return fail('E_INTERNAL', `The training loss became ${loss.value}.`, 'Lower the learning rate, or check the data for NaN values.');
+      return fail(
+        'E_INTERNAL',
+        `The training loss became ${loss.value}.`,
+        'Lower the learning rate, or check the data for NaN values.',
+      );
     }
     this.optimizer.step(this.weights, this.session.grads);
     return loss;
@@ -122,7 +142,9 @@ export class Trainer {
         ...graph,
         initializers: graph.initializers.map((t) => {
           const i = index.get(t.name);
-          return i === undefined ? t : { name: t.name, dims: [...t.dims], dataType: DataType.FLOAT, data: weights[i]!.slice() };
+          return i === undefined
+            ? t
+            : { name: t.name, dims: [...t.dims], dataType: DataType.FLOAT, data: weights[i]!.slice() };
         }),
       },
     };

@@ -46,7 +46,12 @@ export interface BuildGpuZooOptions {
 export async function buildGpuZoo(options: BuildGpuZooOptions): Promise<Result<GpuZooEntryResult[]>> {
   const names = options.models ?? GPU_ZOO.map((m) => m.name);
   const unknown = names.filter((n) => !GPU_ZOO.some((m) => m.name === n));
-  if (unknown.length) return fail('E_NOT_FOUND', `Unknown GPU model(s) ${unknown.join(', ')}.`, `Known: ${GPU_ZOO.map((m) => m.name).join(', ')}.`);
+  if (unknown.length)
+    return fail(
+      'E_NOT_FOUND',
+      `Unknown GPU model(s) ${unknown.join(', ')}.`,
+      `Known: ${GPU_ZOO.map((m) => m.name).join(', ')}.`,
+    );
   const data = loadTask('cifar10');
   if (!data.ok) return data;
   const seed = options.seed ?? 1;
@@ -68,7 +73,14 @@ export async function buildGpuZoo(options: BuildGpuZooOptions): Promise<Result<G
       const stepMs = performance.now() - t0;
       await probe.release();
       const steps = Math.max(5, Math.floor((budget * 1000) / (stepMs * 1.15)));
-      options.progress?.({ stage: 'gpu-zoo', task: name, step: 0, total: steps, fraction: results.length / names.length, message: `${stepMs.toFixed(0)} ms/step` });
+      options.progress?.({
+        stage: 'gpu-zoo',
+        task: name,
+        step: 0,
+        total: steps,
+        fraction: results.length / names.length,
+        message: `${stepMs.toFixed(0)} ms/step`,
+      });
       const trained = unwrap(
         await fit(model, data.value, {
           task: name,
@@ -99,7 +111,14 @@ export async function buildGpuZoo(options: BuildGpuZooOptions): Promise<Result<G
         testAccuracy: trained.test?.accuracy ?? NaN,
       });
     }
-    unwrap(writeFileAtomic(join(options.outDir, 'gpu.json'), Buffer.from(`${JSON.stringify({ format: 'weightsep-gpu-zoo', version: 1, seed, batch, secondsPerModel: budget, models: results }, null, 2)}\n`)));
+    unwrap(
+      writeFileAtomic(
+        join(options.outDir, 'gpu.json'),
+        Buffer.from(
+          `${JSON.stringify({ format: 'weightsep-gpu-zoo', version: 1, seed, batch, secondsPerModel: budget, models: results }, null, 2)}\n`,
+        ),
+      ),
+    );
     return results;
   });
 }

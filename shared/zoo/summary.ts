@@ -78,7 +78,10 @@ export interface ZooResult {
 }
 
 /** The task table of docs/ZOO.md; accuracy and training time come from a built zoo when given. */
-export function markdownTaskTable(rows: readonly ZooRow[] = taskRows(), results: ReadonlyMap<string, ZooResult> = new Map()): string {
+export function markdownTaskTable(
+  rows: readonly ZooRow[] = taskRows(),
+  results: ReadonlyMap<string, ZooResult> = new Map(),
+): string {
   const lines = [
     '| task | input | classes | layers | weights | pages (512) | MFLOPs/sample | activations (KiB) | val acc. | test acc. | train time |',
     '|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|',

@@ -37,7 +37,11 @@ export const AveragePool: GradRule = {
     for (const c of counts) scale = scale.flatMap((s) => c.map((n) => s / n));
     const scaled = e.op('Mul', [dY0(ctx), e.b.constFloat('avgpool_scale', g.out, scale)]);
     const kernelSize = g.kernel.reduce((a, b) => a * b, 1);
-    const ones = e.b.constFloat('avgpool_ones', [channels, 1, ...g.kernel], new Float32Array(channels * kernelSize).fill(1));
+    const ones = e.b.constFloat(
+      'avgpool_ones',
+      [channels, 1, ...g.kernel],
+      new Float32Array(channels * kernelSize).fill(1),
+    );
     const fit = transposeFit(g, inSpatial);
     const dX = e.op('ConvTranspose', [scaled, ones], {
       strides: attr.ints(g.strides),

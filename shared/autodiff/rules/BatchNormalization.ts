@@ -13,7 +13,10 @@ export const BatchNormalization: GradRule = {
   backward(ctx) {
     const { e, node } = ctx;
     if (attrInt(node, 'training_mode', 0) !== 0 || node.outputs.filter((o) => o).length > 1) {
-      raise('E_AUTODIFF', `BatchNormalization node "${node.name}" runs in training mode; only inference mode (running statistics) is supported.`);
+      raise(
+        'E_AUTODIFF',
+        `BatchNormalization node "${node.name}" runs in training mode; only inference mode (running statistics) is supported.`,
+      );
     }
     const [x, scale, , mean, variance] = node.inputs as [string, string, string, string, string];
     const dY = dY0(ctx);
@@ -22,7 +25,11 @@ export const BatchNormalization: GradRule = {
     // Per-channel [C] values broadcast against [N, C, spatial…] as [C, 1, …].
     const perChannel = e.ints([channels, ...Array.from({ length: rank - 2 }, () => 1)]);
     const asChannel = (v: string): string => e.op('Reshape', [v, perChannel]);
-    const invStd = asChannel(e.op('Reciprocal', [e.op('Sqrt', [e.op('Add', [variance, e.scalar(attrFloat(node, 'epsilon', 1e-5))])])]));
+    const invStd = asChannel(
+      e.op('Reciprocal', [
+        e.op('Sqrt', [e.op('Add', [variance, e.scalar(attrFloat(node, 'epsilon', 1e-5))])]),
+      ]),
+    );
     const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
     const grads: (string | undefined)[] = [];
     if (ctx.needs(0)) grads[0] = e.op('Mul', [dY, e.op('Mul', [asChannel(scale), invStd])]);

@@ -14,7 +14,9 @@ export const Concat: GradRule = {
       const size = e.shape(x)[axis] as number;
       const start = offset;
       offset += size;
-      return ctx.needs(i) ? e.op('Slice', [dY, e.ints([start]), e.ints([start + size]), e.ints([axis])]) : undefined;
+      return ctx.needs(i)
+        ? e.op('Slice', [dY, e.ints([start]), e.ints([start + size]), e.ints([axis])])
+        : undefined;
     });
   },
 };

@@ -16,8 +16,14 @@ export const ConvTranspose: GradRule = {
   inputs: [0, 1, 2],
   backward(ctx) {
     const { e, node } = ctx;
-    if (attrString(node, 'auto_pad', 'NOTSET') !== 'NOTSET' || attrInts(node, 'output_shape', []).length > 0) {
-      raise('E_AUTODIFF', `ConvTranspose node "${node.name}" uses auto_pad or output_shape; only explicit pads can be differentiated.`);
+    if (
+      attrString(node, 'auto_pad', 'NOTSET') !== 'NOTSET' ||
+      attrInts(node, 'output_shape', []).length > 0
+    ) {
+      raise(
+        'E_AUTODIFF',
+        `ConvTranspose node "${node.name}" uses auto_pad or output_shape; only explicit pads can be differentiated.`,
+      );
     }
     const [x, w, bias] = node.inputs as [string, string, string | undefined];
     const dY = dY0(ctx);

@@ -11,7 +11,10 @@ export const Dropout: GradRule = {
   backward(ctx) {
     const mode = ctx.node.inputs[2];
     if (mode && ctx.e.constant(mode)?.[0] !== 0) {
-      raise('E_AUTODIFF', `Dropout node "${ctx.node.name}" may run in training mode (training_mode is not a constant false); only inference-mode Dropout is supported.`);
+      raise(
+        'E_AUTODIFF',
+        `Dropout node "${ctx.node.name}" may run in training mode (training_mode is not a constant false); only inference-mode Dropout is supported.`,
+      );
     }
     return [dY0(ctx)];
   },

@@ -18,7 +18,11 @@ export const Gemm: GradRule = {
     const transA = attrInt(node, 'transA', 0) === 1;
     const transB = attrInt(node, 'transB', 0) === 1;
     const gemm = (p: string, q: string, tp: boolean, tq: boolean): string =>
-      e.op('Gemm', [p, q], { alpha: attr.float(alpha), transA: attr.int(tp ? 1 : 0), transB: attr.int(tq ? 1 : 0) });
+      e.op('Gemm', [p, q], {
+        alpha: attr.float(alpha),
+        transA: attr.int(tp ? 1 : 0),
+        transB: attr.int(tq ? 1 : 0),
+      });
     const grads: (string | undefined)[] = [];
     // dA' = α·dY·B'ᵀ ; dA = transA ? (dA')ᵀ = α·B'·dYᵀ : dA'.
     if (ctx.needs(0)) grads[0] = transA ? gemm(b, dY, transB, true) : gemm(dY, b, false, !transB);

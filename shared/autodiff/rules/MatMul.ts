@@ -31,11 +31,21 @@ export const MatMul: GradRule = {
     const grads: (string | undefined)[] = [];
     if (ctx.needs(0)) {
       const g = e.op('MatMul', [dY, swapLast(b2, bP.length)]);
-      grads[0] = e.unbroadcast(g, [...batch, aP[aP.length - 2]!, aP[aP.length - 1]!], a, promoted(aShape, aP));
+      grads[0] = e.unbroadcast(
+        g,
+        [...batch, aP[aP.length - 2]!, aP[aP.length - 1]!],
+        a,
+        promoted(aShape, aP),
+      );
     }
     if (ctx.needs(1)) {
       const g = e.op('MatMul', [swapLast(a2, aP.length), dY]);
-      grads[1] = e.unbroadcast(g, [...batch, bP[bP.length - 2]!, bP[bP.length - 1]!], b, promoted(bShape, bP));
+      grads[1] = e.unbroadcast(
+        g,
+        [...batch, bP[bP.length - 2]!, bP[bP.length - 1]!],
+        b,
+        promoted(bShape, bP),
+      );
     }
     return grads;
   },

@@ -16,15 +16,24 @@ export const MaxPool: GradRule = {
     const { e, node } = ctx;
     const x = node.inputs[0]!;
     const indices = node.outputs[1];
-    if (!indices) return raise('E_INTERNAL', `MaxPool node "${node.name}" has no Indices output in the training graph.`);
-    if (attrInt(node, 'storage_order', 0) !== 0) raise('E_AUTODIFF', `MaxPool node "${node.name}" uses storage_order=1 (column-major indices); only the default is supported.`);
+    if (!indices)
+      return raise('E_INTERNAL', `MaxPool node "${node.name}" has no Indices output in the training graph.`);
+    if (attrInt(node, 'storage_order', 0) !== 0)
+      raise(
+        'E_AUTODIFF',
+        `MaxPool node "${node.name}" uses storage_order=1 (column-major indices); only the default is supported.`,
+      );
     const flat = e.ints([-1]);
     const size = e.op('Reshape', [e.op('Size', [x]), e.ints([1])]);
     const zeros = e.op('ConstantOfShape', [size], {}, 'zeros');
-    const scattered = e.op('ScatterElements', [zeros, e.op('Reshape', [indices, flat]), e.op('Reshape', [dY0(ctx), flat])], {
-      axis: attr.int(0),
-      reduction: attr.string('add'),
-    });
+    const scattered = e.op(
+      'ScatterElements',
+      [zeros, e.op('Reshape', [indices, flat]), e.op('Reshape', [dY0(ctx), flat])],
+      {
+        axis: attr.int(0),
+        reduction: attr.string('add'),
+      },
+    );
     return [e.reshapeLike(scattered, x)];
   },
 };

@@ -12,7 +12,11 @@ export const Pad: GradRule = {
   backward(ctx) {
     const { e, node } = ctx;
     const mode = attrString(node, 'mode', 'constant');
-    if (mode !== 'constant') raise('E_AUTODIFF', `Pad node "${node.name}" uses mode "${mode}"; only constant padding can be differentiated.`);
+    if (mode !== 'constant')
+      raise(
+        'E_AUTODIFF',
+        `Pad node "${node.name}" uses mode "${mode}"; only constant padding can be differentiated.`,
+      );
     const outShape = e.shape(node.outputs[0]!);
     const rank = outShape.length;
     const pads = padAmounts(node, rank, e.info.constants);

@@ -7,7 +7,11 @@ export const Transpose: GradRule = {
   backward(ctx) {
     const { e, node } = ctx;
     const rank = e.shape(node.inputs[0]!).length;
-    const perm = attrInts(node, 'perm', Array.from({ length: rank }, (_, i) => rank - 1 - i));
+    const perm = attrInts(
+      node,
+      'perm',
+      Array.from({ length: rank }, (_, i) => rank - 1 - i),
+    );
     const inverse = new Array<number>(rank);
     perm.forEach((p, i) => (inverse[p] = i));
     return [e.transpose(dY0(ctx), inverse)];

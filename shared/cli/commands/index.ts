@@ -6,4 +6,10 @@ import { trainCommand } from './train.ts';
 import { zooCommand } from './zoo.ts';
 
 /** Every `wsep` sub-command, in the order `wsep --help` lists them. */
-export const COMMANDS: readonly Command[] = [inspectCommand, trainCommand, planCommand, bundleCommand, zooCommand];
+export const COMMANDS: readonly Command[] = [
+  inspectCommand,
+  trainCommand,
+  planCommand,
+  bundleCommand,
+  zooCommand,
+];

@@ -42,7 +42,11 @@ export function summarize(file: string, model: Model): ModelSummary {
     inputs: model.graph.inputs
       .filter((i) => !initNames.has(i.name))
       .map((i) => ({ name: i.name, type: dataTypeName(i.elemType), shape: i.shape ? [...i.shape] : null })),
-    outputs: model.graph.outputs.map((o) => ({ name: o.name, type: dataTypeName(o.elemType), shape: o.shape ? [...o.shape] : null })),
+    outputs: model.graph.outputs.map((o) => ({
+      name: o.name,
+      type: dataTypeName(o.elemType),
+      shape: o.shape ? [...o.shape] : null,
+    })),
     operators,
     nodes: model.graph.nodes.length,
     weights: weights.map((w) => ({ name: w.name, dims: [...w.dims], count: elementCount(w.dims) })),
@@ -62,19 +66,24 @@ function shapeText(shape: Dim[] | null): string {
 export function renderSummary(s: ModelSummary): string {
   const lines = [
     `${s.file}`,
-    `  IR ${s.irVersion}, opset ${Object.entries(s.opset).map(([d, v]) => `${d} ${v}`).join(', ')}${s.producer ? `, produced by ${s.producer}` : ''}`,
+    `  IR ${s.irVersion}, opset ${Object.entries(s.opset)
+      .map(([d, v]) => `${d} ${v}`)
+      .join(', ')}${s.producer ? `, produced by ${s.producer}` : ''}`,
     '',
     'Inputs',
     ...s.inputs.map((i) => `  ${i.name}  ${i.type} ${shapeText(i.shape)}`),
     'Outputs',
     ...s.outputs.map((o) => `  ${o.name}  ${o.type} ${shapeText(o.shape)}`),
     `Operators (${s.nodes} nodes)`,
-    `  ${Object.entries(s.operators).map(([op, n]) => `${op}×${n}`).join('  ')}`,
+    `  ${Object.entries(s.operators)
+      .map(([op, n]) => `${op}×${n}`)
+      .join('  ')}`,
     `Weights (${s.weights.length} tensors)`,
     ...s.weights.map((w) => `  ${w.name.padEnd(32)} [${w.dims.join(', ')}]  ${w.count}`),
     `Parameters: ${s.parameters.toLocaleString('en-US')} (${formatBytes(s.parameterBytes)} as float32)`,
   ];
-  if (s.constants.length > 0) lines.push(`Other initializers (not paged): ${s.constants.map((c) => c.name).join(', ')}`);
+  if (s.constants.length > 0)
+    lines.push(`Other initializers (not paged): ${s.constants.map((c) => c.name).join(', ')}`);
   lines.push(s.plannable.ok ? 'WeightSep: supported.' : `WeightSep: not supported: ${s.plannable.message}`);
   return lines.join('\n');
 }
@@ -83,7 +92,8 @@ export const inspectCommand: Command = {
   name: 'inspect',
   summary: 'Show a model’s inputs, outputs, operators and weights.',
   usage: 'wsep inspect <model.onnx> [--json]',
-  description: 'Reads an ONNX model and prints what the planner will see. Exits 1 when the model cannot be planned.',
+  description:
+    'Reads an ONNX model and prints what the planner will see. Exits 1 when the model cannot be planned.',
   positionals: { min: 1, max: 1, names: '<model.onnx>' },
   options: [{ name: 'json', kind: 'flag', description: 'Print the summary as JSON.' }],
   async run(args, ctx) {

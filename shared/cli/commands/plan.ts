@@ -4,7 +4,14 @@ import { formatBytes, parseBytes } from '../../core/units.ts';
 import { writeBundle } from '../../image/write.ts';
 import { INIT_KINDS, type InitKind } from '../../separation/init.ts';
 import { loadPlannerTasks } from '../../separation/inputs.ts';
-import { DEFAULT_PLANNER_OPTIONS, planSeparation, planWithRebalance, previewPlan, type PlannerOptions, type Strategy } from '../../separation/planner.ts';
+import {
+  DEFAULT_PLANNER_OPTIONS,
+  planSeparation,
+  planWithRebalance,
+  previewPlan,
+  type PlannerOptions,
+  type Strategy,
+} from '../../separation/planner.ts';
 import { renderReport } from '../../separation/report.ts';
 import { planForAccuracy, type FrontierPoint } from '../../separation/target.ts';
 import type { ParsedArgs } from '../args.ts';
@@ -21,9 +28,11 @@ function plannerOptions(args: ParsedArgs, ctx: CommandContext): Result<PlannerOp
   const l2 = parseBytes(String(o['l2']));
   if (!l2.ok) return fail('E_USAGE', `--l2: ${l2.error.message}`, l2.error.hint);
   const strategy = String(o['strategy']);
-  if (strategy !== 'ours' && strategy !== 'reference') return fail('E_USAGE', `--strategy must be "ours" or "reference", got "${strategy}".`);
+  if (strategy !== 'ours' && strategy !== 'reference')
+    return fail('E_USAGE', `--strategy must be "ours" or "reference", got "${strategy}".`);
   const init = String(o['init']);
-  if (init !== 'auto' && !INIT_KINDS.includes(init as InitKind)) return fail('E_USAGE', `--init must be auto or one of ${INIT_KINDS.join(', ')}, got "${init}".`);
+  if (init !== 'auto' && !INIT_KINDS.includes(init as InitKind))
+    return fail('E_USAGE', `--init must be auto or one of ${INIT_KINDS.join(', ')}, got "${init}".`);
   const quick = o['quick'] === true;
   const schedule = String(o['schedule']);
   if (schedule !== 'constant' && schedule !== 'cosine' && schedule !== 'plateau') {
@@ -54,7 +63,16 @@ function plannerOptions(args: ParsedArgs, ctx: CommandContext): Result<PlannerOp
 
 function renderFrontier(points: readonly FrontierPoint[]): string {
   const rows = points.map((p) =>
-    [formatBytes(p.l1Bytes).padStart(10), formatBytes(p.l2Bytes).padStart(10), String(p.sharedPageCount).padStart(5), `${p.packingRatio.toFixed(2)}x`.padStart(7), p.worstValDrop.toFixed(2).padStart(8), p.meanTestDelta.toFixed(2).padStart(8), p.worstTestDelta.toFixed(2).padStart(8), p.meets ? '  yes' : '   no'].join('  '),
+    [
+      formatBytes(p.l1Bytes).padStart(10),
+      formatBytes(p.l2Bytes).padStart(10),
+      String(p.sharedPageCount).padStart(5),
+      `${p.packingRatio.toFixed(2)}x`.padStart(7),
+      p.worstValDrop.toFixed(2).padStart(8),
+      p.meanTestDelta.toFixed(2).padStart(8),
+      p.worstTestDelta.toFixed(2).padStart(8),
+      p.meets ? '  yes' : '   no',
+    ].join('  '),
   );
   return ['        L1          L2      M  packing  val-drop  test-Δ   worst-Δ  meets', ...rows].join('\n');
 }
@@ -71,29 +89,127 @@ export const planCommand: Command = {
   ].join('\n'),
   positionals: { min: 0, max: 0, names: '' },
   options: [
-    { name: 'models', kind: 'string', value: 'dir', description: 'Folder of .onnx models.', default: 'resources/zoo' },
-    { name: 'data', kind: 'string', value: 'dir', description: 'Root of the task data folders (default: resources/data).' },
+    {
+      name: 'models',
+      kind: 'string',
+      value: 'dir',
+      description: 'Folder of .onnx models.',
+      default: 'resources/zoo',
+    },
+    {
+      name: 'data',
+      kind: 'string',
+      value: 'dir',
+      description: 'Root of the task data folders (default: resources/data).',
+    },
     { name: 'only', kind: 'string', value: 'task,...', description: 'Plan only these tasks.' },
-    { name: 'l1', kind: 'string', value: 'size', description: 'Level-1 budget (shared pages + page tables).', default: '256KiB' },
-    { name: 'l2', kind: 'string', value: 'size', description: 'Level-2 budget (exclusive pages).', default: '192KiB' },
-    { name: 'out', kind: 'string', value: 'dir', description: 'Where to write the plan bundle.', default: 'plans/latest' },
-    { name: 'strategy', kind: 'string', value: 'ours|reference', description: 'Planner, or the reference implementation as a baseline.', default: 'ours' },
+    {
+      name: 'l1',
+      kind: 'string',
+      value: 'size',
+      description: 'Level-1 budget (shared pages + page tables).',
+      default: '256KiB',
+    },
+    {
+      name: 'l2',
+      kind: 'string',
+      value: 'size',
+      description: 'Level-2 budget (exclusive pages).',
+      default: '192KiB',
+    },
+    {
+      name: 'out',
+      kind: 'string',
+      value: 'dir',
+      description: 'Where to write the plan bundle.',
+      default: 'plans/latest',
+    },
+    {
+      name: 'strategy',
+      kind: 'string',
+      value: 'ours|reference',
+      description: 'Planner, or the reference implementation as a baseline.',
+      default: 'ours',
+    },
     { name: 'page-size', kind: 'number', description: 'Weights per page (a power of two).', default: 512 },
-    { name: 'self-tying', kind: 'number', value: 't', description: 'Let up to t pages of one model share a slot (1 = off).', default: 1 },
-    { name: 'fisher-samples', kind: 'number', description: `Training samples for the Fisher information (default ${DEFAULT_PLANNER_OPTIONS.fisherSamples}).` },
-    { name: 'init', kind: 'string', value: 'kind', description: `Shared-page init: auto, ${INIT_KINDS.join(', ')}.`, default: 'auto' },
-    { name: 'steps', kind: 'number', description: `Joint optimisation steps (default ${DEFAULT_PLANNER_OPTIONS.steps}; ${QUICK.steps} with --quick).` },
+    {
+      name: 'self-tying',
+      kind: 'number',
+      value: 't',
+      description: 'Let up to t pages of one model share a slot (1 = off).',
+      default: 1,
+    },
+    {
+      name: 'fisher-samples',
+      kind: 'number',
+      description: `Training samples for the Fisher information (default ${DEFAULT_PLANNER_OPTIONS.fisherSamples}).`,
+    },
+    {
+      name: 'init',
+      kind: 'string',
+      value: 'kind',
+      description: `Shared-page init: auto, ${INIT_KINDS.join(', ')}.`,
+      default: 'auto',
+    },
+    {
+      name: 'steps',
+      kind: 'number',
+      description: `Joint optimisation steps (default ${DEFAULT_PLANNER_OPTIONS.steps}; ${QUICK.steps} with --quick).`,
+    },
     { name: 'lr', kind: 'number', description: 'Adam learning rate.', default: DEFAULT_PLANNER_OPTIONS.lr },
-    { name: 'schedule', kind: 'string', value: 'constant|cosine|plateau', description: 'Learning-rate schedule after warm-up.', default: DEFAULT_PLANNER_OPTIONS.schedule },
-    { name: 'no-balance', kind: 'flag', description: 'Do not equalise the tasks’ gradient norms on shared pages.' },
-    { name: 'batch', kind: 'number', description: 'Batch size per task.', default: DEFAULT_PLANNER_OPTIONS.batchSize },
-    { name: 'eval-every', kind: 'number', description: `Validation interval in steps (default ${DEFAULT_PLANNER_OPTIONS.evalEvery}; ${QUICK.evalEvery} with --quick).` },
-    { name: 'patience', kind: 'number', description: `Stop after this many steps without a better snapshot (default ${DEFAULT_PLANNER_OPTIONS.patience}; ${QUICK.patience} with --quick).` },
-    { name: 'floor', kind: 'number', value: 'points', description: 'Validation accuracy a task may lose in snapshot selection.', default: DEFAULT_PLANNER_OPTIONS.floorPoints },
-    { name: 'rebalance', kind: 'flag', description: 'Two passes: a 1000-step probe plan, then the extra exclusive pages favour the tasks it hurt most.' },
-    { name: 'max-drop', kind: 'number', value: 'points', description: 'Accuracy-target mode: smallest L1 keeping every task within this validation drop.' },
+    {
+      name: 'schedule',
+      kind: 'string',
+      value: 'constant|cosine|plateau',
+      description: 'Learning-rate schedule after warm-up.',
+      default: DEFAULT_PLANNER_OPTIONS.schedule,
+    },
+    {
+      name: 'no-balance',
+      kind: 'flag',
+      description: 'Do not equalise the tasks’ gradient norms on shared pages.',
+    },
+    {
+      name: 'batch',
+      kind: 'number',
+      description: 'Batch size per task.',
+      default: DEFAULT_PLANNER_OPTIONS.batchSize,
+    },
+    {
+      name: 'eval-every',
+      kind: 'number',
+      description: `Validation interval in steps (default ${DEFAULT_PLANNER_OPTIONS.evalEvery}; ${QUICK.evalEvery} with --quick).`,
+    },
+    {
+      name: 'patience',
+      kind: 'number',
+      description: `Stop after this many steps without a better snapshot (default ${DEFAULT_PLANNER_OPTIONS.patience}; ${QUICK.patience} with --quick).`,
+    },
+    {
+      name: 'floor',
+      kind: 'number',
+      value: 'points',
+      description: 'Validation accuracy a task may lose in snapshot selection.',
+      default: DEFAULT_PLANNER_OPTIONS.floorPoints,
+    },
+    {
+      name: 'rebalance',
+      kind: 'flag',
+      description:
+        'Two passes: a 1000-step probe plan, then the extra exclusive pages favour the tasks it hurt most.',
+    },
+    {
+      name: 'max-drop',
+      kind: 'number',
+      value: 'points',
+      description: 'Accuracy-target mode: smallest L1 keeping every task within this validation drop.',
+    },
     { name: 'seed', kind: 'number', description: 'Seed for every sampler.', default: 1 },
-    { name: 'quick', kind: 'flag', description: `Quick setting (${QUICK.steps} steps), as used by npm run demo.` },
+    {
+      name: 'quick',
+      kind: 'flag',
+      description: `Quick setting (${QUICK.steps} steps), as used by npm run demo.`,
+    },
     { name: 'json', kind: 'flag', description: 'Print the report as JSON.' },
   ],
   async run(args, ctx) {
@@ -118,20 +234,37 @@ export const planCommand: Command = {
     );
     const out = resolve(ctx.cwd, String(args.options['out']));
     if (args.options['max-drop'] !== undefined) {
-      const target = await planForAccuracy(tasks.value, o, { maxDropPoints: Number(args.options['max-drop']) });
+      const target = await planForAccuracy(tasks.value, o, {
+        maxDropPoints: Number(args.options['max-drop']),
+      });
       if (!target.ok) return target;
-      ctx.out(args.options['json'] ? JSON.stringify(target.value.frontier, null, 2) : `Frontier (validation drop in points; test Δ reported, not used):\n${renderFrontier(target.value.frontier)}`);
-      if (!target.value.best) return fail('E_BUDGET', `No level-1 budget tried keeps every task within ${args.options['max-drop']} points.`, 'Allow a larger drop, raise --l2, or plan with more --steps.');
+      ctx.out(
+        args.options['json']
+          ? JSON.stringify(target.value.frontier, null, 2)
+          : `Frontier (validation drop in points; test Δ reported, not used):\n${renderFrontier(target.value.frontier)}`,
+      );
+      if (!target.value.best)
+        return fail(
+          'E_BUDGET',
+          `No level-1 budget tried keeps every task within ${args.options['max-drop']} points.`,
+          'Allow a larger drop, raise --l2, or plan with more --steps.',
+        );
       const written = await writeBundle(target.value.best.plan, out);
       if (!written.ok) return written;
       ctx.out(`\n${renderReport(target.value.best.report)}\n\nBundle: ${out}`);
       return ok(0);
     }
-    const result = args.options['rebalance'] ? await planWithRebalance(tasks.value, o, Math.min(1000, o.steps)) : await planSeparation(tasks.value, o);
+    const result = args.options['rebalance']
+      ? await planWithRebalance(tasks.value, o, Math.min(1000, o.steps))
+      : await planSeparation(tasks.value, o);
     if (!result.ok) return result;
     const written = await writeBundle(result.value.plan, out);
     if (!written.ok) return written;
-    ctx.out(args.options['json'] ? JSON.stringify(result.value.report, null, 2) : `${renderReport(result.value.report)}\n\nBundle: ${out} (plan ${written.value.planId.slice(0, 12)})`);
+    ctx.out(
+      args.options['json']
+        ? JSON.stringify(result.value.report, null, 2)
+        : `${renderReport(result.value.report)}\n\nBundle: ${out} (plan ${written.value.planId.slice(0, 12)})`,
+    );
     return ok(0);
   },
 };

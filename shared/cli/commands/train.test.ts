@@ -13,7 +13,13 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 async function run(argv: string[]) {
   const out: string[] = [];
   const status: string[] = [];
-  const ctx: CommandContext = { out: (t) => out.push(t), err: () => {}, status: (t) => status.push(t), signal: new AbortController().signal, cwd: dir };
+  const ctx: CommandContext = {
+    out: (t) => out.push(t),
+    err: () => {},
+    status: (t) => status.push(t),
+    signal: new AbortController().signal,
+    cwd: dir,
+  };
   const parsed = parseArgs(argv, trainCommand.options, 'train');
   if (!parsed.ok) throw new Error(parsed.error.message);
   return { result: await trainCommand.run(parsed.value, ctx), out, status };
@@ -21,7 +27,17 @@ async function run(argv: string[]) {
 
 describe('wsep train', () => {
   it('trains the zoo model for a task briefly, reports, and saves a loadable model', async () => {
-    const { result, out, status } = await run(['--task', 'digits8x8', '--steps', '40', '--eval-every', '20', '--out', 'd.onnx', '--json']);
+    const { result, out, status } = await run([
+      '--task',
+      'digits8x8',
+      '--steps',
+      '40',
+      '--eval-every',
+      '20',
+      '--out',
+      'd.onnx',
+      '--json',
+    ]);
     if (!result.ok) throw new Error(result.error.message);
     expect(result.value).toBe(0);
     const summary = JSON.parse(out.join('\n')) as TrainSummary;

@@ -44,14 +44,23 @@ export interface TrainSummary {
   readonly testLoss: number | null;
   readonly seconds: number;
   readonly stepMs: number;
-  readonly recipe: { optimizer: OptimizerSpec; batch: number; schedule: Schedule; evalEvery: number; patience: number | null; augment: readonly AugmentSpec[]; seed: number };
+  readonly recipe: {
+    optimizer: OptimizerSpec;
+    batch: number;
+    schedule: Schedule;
+    evalEvery: number;
+    patience: number | null;
+    augment: readonly AugmentSpec[];
+    seed: number;
+  };
   readonly history: FitResult['history'];
 }
 
 export const trainCommand: Command = {
   name: 'train',
   summary: 'Train a model on a task and save it.',
-  usage: 'wsep train --task <task> [--model <file.onnx> | --arch zoo] [--steps N] [--lr X] [--batch N] [--seed N] [--out <file.onnx>] [--json]',
+  usage:
+    'wsep train --task <task> [--model <file.onnx> | --arch zoo] [--steps N] [--lr X] [--batch N] [--seed N] [--out <file.onnx>] [--json]',
   description: [
     'Trains the zoo architecture for the task (or the given ONNX model) on the task’s train split, with',
     'early stopping on validation accuracy, then evaluates the best snapshot once on the test split and',
@@ -62,35 +71,99 @@ export const trainCommand: Command = {
   ].join('\n'),
   positionals: { min: 0, max: 0, names: '' },
   options: [
-    { name: 'task', kind: 'string', value: 'task', description: 'Task id; its data is read from resources/data/<task>.' },
-    { name: 'model', kind: 'string', value: 'file.onnx', description: 'Start from this model instead of a zoo architecture.' },
-    { name: 'arch', kind: 'string', value: 'zoo|task', description: 'Architecture: "zoo" (the task’s own) or another zoo task’s id.', default: 'zoo' },
-    { name: 'steps', kind: 'number', value: 'N', description: 'Maximum optimizer steps (default: the zoo recipe).' },
+    {
+      name: 'task',
+      kind: 'string',
+      value: 'task',
+      description: 'Task id; its data is read from resources/data/<task>.',
+    },
+    {
+      name: 'model',
+      kind: 'string',
+      value: 'file.onnx',
+      description: 'Start from this model instead of a zoo architecture.',
+    },
+    {
+      name: 'arch',
+      kind: 'string',
+      value: 'zoo|task',
+      description: 'Architecture: "zoo" (the task’s own) or another zoo task’s id.',
+      default: 'zoo',
+    },
+    {
+      name: 'steps',
+      kind: 'number',
+      value: 'N',
+      description: 'Maximum optimizer steps (default: the zoo recipe).',
+    },
     { name: 'epochs', kind: 'number', value: 'N', description: 'Train for whole epochs instead of --steps.' },
-    { name: 'lr', kind: 'number', value: 'X', description: 'Learning rate (default: the zoo recipe, else 1e-3).' },
+    {
+      name: 'lr',
+      kind: 'number',
+      value: 'X',
+      description: 'Learning rate (default: the zoo recipe, else 1e-3).',
+    },
     { name: 'batch', kind: 'number', value: 'N', description: 'Batch size (default 64).' },
-    { name: 'optimizer', kind: 'string', value: 'adam|adamw|sgd', description: 'Optimizer (default: adamw when the recipe has weight decay, else adam).' },
+    {
+      name: 'optimizer',
+      kind: 'string',
+      value: 'adam|adamw|sgd',
+      description: 'Optimizer (default: adamw when the recipe has weight decay, else adam).',
+    },
     { name: 'weight-decay', kind: 'number', value: 'X', description: 'Weight decay (decoupled for adamw).' },
-    { name: 'schedule', kind: 'string', value: 'constant|cosine', description: 'Learning-rate schedule; cosine decays to 0 over the steps.', default: 'cosine' },
+    {
+      name: 'schedule',
+      kind: 'string',
+      value: 'constant|cosine',
+      description: 'Learning-rate schedule; cosine decays to 0 over the steps.',
+      default: 'cosine',
+    },
     { name: 'eval-every', kind: 'number', value: 'N', description: 'Evaluate on validation every N steps.' },
-    { name: 'patience', kind: 'number', value: 'N', description: 'Stop after N steps without a better validation accuracy; 0 never stops early.' },
+    {
+      name: 'patience',
+      kind: 'number',
+      value: 'N',
+      description: 'Stop after N steps without a better validation accuracy; 0 never stops early.',
+    },
     { name: 'no-augment', kind: 'flag', description: 'Turn the recipe’s augmentation off.' },
-    { name: 'seed', kind: 'number', value: 'N', description: 'Seed for the initial weights, batch order and augmentation.', default: 0 },
+    {
+      name: 'seed',
+      kind: 'number',
+      value: 'N',
+      description: 'Seed for the initial weights, batch order and augmentation.',
+      default: 0,
+    },
     { name: 'threads', kind: 'number', value: 'N', description: 'onnxruntime intra-op threads.', default: 1 },
-    { name: 'data', kind: 'string', value: 'folder', description: 'Folder holding the task data (default: resources/data).' },
-    { name: 'out', kind: 'string', value: 'file.onnx', description: 'Where to save the trained model (default: <task>.onnx).' },
+    {
+      name: 'data',
+      kind: 'string',
+      value: 'folder',
+      description: 'Folder holding the task data (default: resources/data).',
+    },
+    {
+      name: 'out',
+      kind: 'string',
+      value: 'file.onnx',
+      description: 'Where to save the trained model (default: <task>.onnx).',
+    },
     { name: 'json', kind: 'flag', description: 'Print the result as JSON.' },
   ],
   async run(args, ctx) {
     const o = args.options;
     const task = str(o['task']);
-    if (!task) return fail('E_USAGE', 'wsep train: --task is required.', `Zoo tasks: ${ZOO_TASKS.map((t) => t.id).join(', ')}.`);
+    if (!task)
+      return fail(
+        'E_USAGE',
+        'wsep train: --task is required.',
+        `Zoo tasks: ${ZOO_TASKS.map((t) => t.id).join(', ')}.`,
+      );
     const at = (p: string) => (isAbsolute(p) ? p : resolve(ctx.cwd, p));
     for (const name of ['steps', 'epochs', 'batch', 'eval-every', 'threads']) {
       const checked = positiveInt(name, num(o[name]));
       if (!checked.ok) return checked;
     }
-    if (num(o['steps']) !== undefined && num(o['epochs']) !== undefined) return fail('E_USAGE', 'wsep train: give --steps or --epochs, not both.');
+    if (num(o['steps']) !== undefined && num(o['epochs']) !== undefined)
+      return fail('E_USAGE', 'wsep train: give --steps or --epochs, not both.');
 
     // The model: a file, or a zoo architecture built from the seed.
     const spec = zooTask(task);
@@ -108,7 +181,11 @@ export const trainCommand: Command = {
       const archSpec = arch === 'zoo' ? spec : zooTask(arch);
       if (!archSpec) {
         const list = ZOO_TASKS.map((t) => t.id).join(', ');
-        return fail('E_USAGE', arch === 'zoo' ? `No zoo architecture for task '${task}'.` : `Unknown architecture '${arch}'.`, `Give --model <file.onnx>, or use a zoo task: ${list}.`);
+        return fail(
+          'E_USAGE',
+          arch === 'zoo' ? `No zoo architecture for task '${task}'.` : `Unknown architecture '${arch}'.`,
+          `Give --model <file.onnx>, or use a zoo task: ${list}.`,
+        );
       }
       model = archSpec.build(seed);
       modelLabel = `zoo:${archSpec.id} (seed ${seed})`;
@@ -156,7 +233,15 @@ export const trainCommand: Command = {
       testLoss: f.test?.loss ?? null,
       seconds: f.seconds,
       stepMs: f.stepMs,
-      recipe: { optimizer: r.optimizer, batch: r.batch, schedule: r.schedule, evalEvery: r.evalEvery, patience: r.patience, augment: r.augment, seed },
+      recipe: {
+        optimizer: r.optimizer,
+        batch: r.batch,
+        schedule: r.schedule,
+        evalEvery: r.evalEvery,
+        patience: r.patience,
+        augment: r.augment,
+        seed,
+      },
       history: f.history,
     };
     ctx.out(o['json'] ? JSON.stringify(summary, null, 2) : render(summary));
@@ -211,7 +296,10 @@ function pct(v: number | null): string {
 
 function render(s: TrainSummary): string {
   const opt = s.recipe.optimizer;
-  const optText = opt.kind === 'sgd' ? `SGD lr ${opt.lr}` : `${opt.decoupled ? 'AdamW' : 'Adam'} lr ${opt.lr}${opt.weightDecay ? ` wd ${opt.weightDecay}` : ''}`;
+  const optText =
+    opt.kind === 'sgd'
+      ? `SGD lr ${opt.lr}`
+      : `${opt.decoupled ? 'AdamW' : 'Adam'} lr ${opt.lr}${opt.weightDecay ? ` wd ${opt.weightDecay}` : ''}`;
   return [
     `Trained ${s.model} on ${s.task}: ${s.parameters.toLocaleString('en-US')} weights, ${optText}, batch ${s.recipe.batch}.`,
     `  steps       ${s.steps}${s.stoppedEarly ? ' (stopped early)' : ''}, best at step ${s.bestStep}`,
