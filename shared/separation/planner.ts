@@ -18,7 +18,7 @@ import { weightsAsInputs } from '../onnx/weights.ts';
 import { DEFAULT_FISHER_SAMPLES, computeFisher, type FisherResult } from './fisher.ts';
 import { checkPageSize, formModel, unformWeights, type Formation } from './formation.ts';
 import { INIT_KINDS, initSharedPages, randomInit, type InitKind } from './init.ts';
-import { optimizeJointly, evaluatePages, type JointResult, type PagedState } from './optimize.ts';
+import { evaluatePages, gatherTask, optimizeJointly, type JointResult, type PagedState } from './optimize.ts';
 import { optimizeReference } from './optimize-reference.ts';
 import { occupancyHistogram, overlap } from './overlap.ts';
 import { pageCount, type Budgets, type Plan, type PlannedModel } from './plan.ts';
@@ -170,30 +170,38 @@ function checkOptions(tasks: readonly PlannerTask[], o: PlannerOptions): Result<
   return ok(undefined);
 }
 
-/** Checks models and data, and opens one session pair per task; nothing long has run yet. */
-async function openTasks(
-  tasks: readonly PlannerTask[],
-  o: PlannerOptions,
-): Promise<{ formations: Formation[]; sessions: TaskSession[] }> {
-  const formations: Formation[] = [];
-  const sessions: TaskSession[] = [];
-  for (const [k, t] of tasks.entries()) {
+/** Validates each model and forms its weights into pages (cheap: no session, no data pass). */
+function formTasks(tasks: readonly PlannerTask[], pageSize: number): Formation[] {
+  return tasks.map((t) => {
     const valid = validateModel(t.model, { supportedOps: TRAINABLE_OPS, source: t.name });
     if (!valid.ok) raise(valid.error.code, valid.error.message, valid.error.hint);
-    const f = formModel(t.model, o.pageSize);
+    const f = formModel(t.model, pageSize);
     if (!f.ok) raise(f.error.code, `Task ${t.name}: ${f.error.message}`, f.error.hint);
+    return f.value;
+  });
+}
+
+/**
+ * Checks the data and opens one session pair per task; nothing long has run yet. Sessions go into
+ * `sessions` as they open, so the caller releases them even when a later task fails.
+ */
+async function openTasks(
+  tasks: readonly PlannerTask[],
+  formations: readonly Formation[],
+  o: PlannerOptions,
+  sessions: TaskSession[],
+): Promise<void> {
+  for (const [k, t] of tasks.entries()) {
     for (const split of ['train', 'val', 'test'] as const) {
       if (t.data[split].n === 0) raise('E_DATA_MISMATCH', `Task ${t.name}: the ${split} split is empty.`);
     }
-    const session = await TaskSession.create(t.name, t.model, t.data, f.value.tensors, {
+    const session = await TaskSession.create(t.name, t.model, t.data, formations[k]!.tensors, {
       batchSize: o.batchSize,
       seed: o.seed * 1000 + k,
       ...(o.intraOpThreads !== undefined ? { intraOpThreads: o.intraOpThreads } : {}),
     });
-    formations.push(f.value);
     sessions.push(unwrap(session));
   }
-  return { formations, sessions };
 }
 
 export async function planSeparation(
@@ -202,27 +210,23 @@ export async function planSeparation(
 ): Promise<Result<PlanResult>> {
   const checked = checkOptions(tasks, options);
   if (!checked.ok) return checked;
-  let sessions: TaskSession[] = [];
+  const sessions: TaskSession[] = [];
   const result = await attemptAsync(async () => {
+    const formations = formTasks(tasks, options.pageSize);
     // Budgets depend only on page counts: check them before any long work.
     if (options.strategy === 'ours') {
-      const counts = tasks.map((t) => formModel(t.model, options.pageSize));
       const feasible = separate(
-        tasks.map((t, k) => {
-          const f = unwrap(counts[k]!);
-          return {
-            name: t.name,
-            weightCount: f.weightCount,
-            pageScores: new Float64Array(pageCount(f.weightCount, options.pageSize)),
-          };
-        }),
+        tasks.map((t, k) => ({
+          name: t.name,
+          weightCount: formations[k]!.weightCount,
+          pageScores: new Float64Array(pageCount(formations[k]!.weightCount, options.pageSize)),
+        })),
         { pageSize: options.pageSize, budgets: options.budgets, selfTying: options.selfTying },
       );
       unwrap(feasible);
     }
-    const opened = await openTasks(tasks, options);
-    sessions = opened.sessions;
-    return runPlanner(tasks, options, opened.formations, opened.sessions);
+    await openTasks(tasks, formations, options, sessions);
+    return runPlanner(tasks, options, formations, sessions);
   }, 'E_PLAN');
   await Promise.all(sessions.map((s) => s.release()));
   return result;
@@ -438,7 +442,6 @@ async function runPlanner(
   for (const [k, s] of sessions.entries()) {
     throwIfCancelled(o.signal);
     const w = new Float32Array(formations[k]!.weightCount);
-    const { gatherTask } = await import('./optimize.ts');
     gatherTask(state, k, s, w);
     gathered.push(w);
     const val = await s.evaluate(s.data.val, w);
