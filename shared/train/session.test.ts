@@ -1,20 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../core/rng.ts';
 import { selectWeights } from '../onnx/weights.ts';
 import { TrainingSession } from './session.ts';
-import { mlpModel, mlpTrainingGraph } from './testing.ts';
+import { mlpModel, mlpTrainingGraph, randomBatch } from './testing.ts';
 
 const D = 6;
 const H = 5;
 const C = 3;
 
-function batch(n: number, seed: number): { x: Float32Array; y: BigInt64Array } {
-  const rng = new Rng(seed);
-  return {
-    x: Float32Array.from({ length: n * D }, () => rng.normal()),
-    y: BigInt64Array.from({ length: n }, () => BigInt(rng.int(C))),
-  };
-}
+const batch = (n: number, seed: number) => randomBatch(n, D, C, seed);
 
 function initialWeights(): Float32Array[] {
   return selectWeights(mlpModel(D, H, C, 3)).map((t) => Float32Array.from(t.data as Float32Array));

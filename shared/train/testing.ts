@@ -134,3 +134,17 @@ export function mlpTrainingGraph(d: number, hidden: number, classes: number): Tr
     logitsName: logits,
   };
 }
+
+/** A seeded batch of standard-normal inputs [n, d] and uniform int64 labels in [0, classes). */
+export function randomBatch(
+  n: number,
+  d: number,
+  classes: number,
+  seed: number,
+): { x: Float32Array; y: BigInt64Array } {
+  const rng = new Rng(seed);
+  return {
+    x: Float32Array.from({ length: n * d }, () => rng.normal()),
+    y: BigInt64Array.from({ length: n }, () => BigInt(rng.int(classes))),
+  };
+}

@@ -1,21 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../core/rng.ts';
 import { selectWeights } from '../onnx/weights.ts';
 import { TrainingSession } from './session.ts';
-import { mlpModel, mlpTrainingGraph } from './testing.ts';
+import { mlpModel, mlpTrainingGraph, randomBatch } from './testing.ts';
 import { Trainer } from './trainer.ts';
 
 const D = 6;
 const H = 5;
 const C = 3;
 
-function batch(n: number, seed: number): { x: Float32Array; y: BigInt64Array } {
-  const rng = new Rng(seed);
-  return {
-    x: Float32Array.from({ length: n * D }, () => rng.normal()),
-    y: BigInt64Array.from({ length: n }, () => BigInt(rng.int(C))),
-  };
-}
+const batch = (n: number, seed: number) => randomBatch(n, D, C, seed);
 
 async function trainer(): Promise<Trainer> {
   const t = await Trainer.create(mlpModel(D, H, C, 3), { optimizer: { kind: 'sgd', lr: 0.1, momentum: 0 } });
