@@ -41,6 +41,16 @@ const TSX_API = (() => {
     .href;
 })();
 
+/**
+ * Starts a worker thread on a TypeScript entry module. The engine is TypeScript: the worker registers
+ * tsx's loader itself before importing the entry, because loader flags in execArgv do not reach
+ * worker threads on every Node 20 release.
+ */
+export function startTypeScriptWorker(entry: URL, workerData: unknown): Worker {
+  const bootstrap = `import(${JSON.stringify(TSX_API)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); })`;
+  return new Worker(bootstrap, { eval: true, workerData });
+}
+
 export function runInWorker<I, O>(
   moduleUrl: URL,
   exportName: string,
@@ -52,13 +62,7 @@ export function runInWorker<I, O>(
       resolve(fail('E_CANCELLED', 'The operation was cancelled.'));
       return;
     }
-    // The engine is TypeScript: the worker registers tsx's loader itself before importing the entry,
-    // because loader flags in execArgv do not reach worker threads on every Node 20 release.
-    const bootstrap = `import(${JSON.stringify(TSX_API)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(ENTRY.href)}); })`;
-    const worker = new Worker(bootstrap, {
-      eval: true,
-      workerData: { moduleUrl: moduleUrl.href, exportName, input },
-    });
+    const worker = startTypeScriptWorker(ENTRY, { moduleUrl: moduleUrl.href, exportName, input });
     let settled = false;
     const settle = (result: Result<O>) => {
       if (settled) return;

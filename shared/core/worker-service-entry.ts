@@ -1,0 +1,57 @@
+/** The worker side of worker-service.ts: builds the service, then answers calls one at a time. */
+import { parentPort, workerData } from 'node:worker_threads';
+import { toError, type Result } from './errors.ts';
+import type { ServiceFactory, ServiceReply, ServiceRequest } from './worker-service.ts';
+
+interface EntryData {
+  readonly moduleUrl: string;
+  readonly exportName: string;
+  readonly input: unknown;
+}
+
+const data = workerData as EntryData;
+const port = parentPort!;
+const post = (message: ServiceReply) => port.postMessage(message);
+
+let service: Record<string, unknown> | undefined;
+try {
+  const module = (await import(data.moduleUrl)) as Record<string, unknown>;
+  const factory = module[data.exportName];
+  if (typeof factory !== 'function')
+    throw new Error(`${data.moduleUrl} has no service named ${data.exportName}.`);
+  const built = await (factory as ServiceFactory<unknown>)(data.input);
+  if (built.ok) service = built.value as Record<string, unknown>;
+  else post({ kind: 'failed', error: built.error });
+} catch (thrown) {
+  post({ kind: 'failed', error: toError(thrown) });
+}
+
+if (service) {
+  const target = service;
+  // Calls run one after another, in the order they arrive: a service holds state (sessions, samplers).
+  let queue = Promise.resolve();
+  port.on('message', (request: ServiceRequest) => {
+    queue = queue.then(async () => {
+      try {
+        const method = target[request.method];
+        if (typeof method !== 'function')
+          throw new Error(`The worker service has no method ${request.method}.`);
+        const value: unknown = await (method as (...a: unknown[]) => unknown).apply(target, [
+          ...request.args,
+        ]);
+        // A returned Result is unwrapped: its error rejects the call, its value is the answer.
+        const result = value as Partial<Result<unknown>> | undefined;
+        if (result && typeof result === 'object' && result.ok === false && 'error' in result) {
+          post({ kind: 'reply', id: request.id, ok: false, error: result.error! });
+        } else if (result && typeof result === 'object' && result.ok === true && 'value' in result) {
+          post({ kind: 'reply', id: request.id, ok: true, value: result.value });
+        } else post({ kind: 'reply', id: request.id, ok: true, value });
+      } catch (thrown) {
+        post({ kind: 'reply', id: request.id, ok: false, error: toError(thrown) });
+      }
+    });
+  });
+  post({ kind: 'ready' });
+} else {
+  port.close();
+}
