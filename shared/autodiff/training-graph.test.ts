@@ -470,6 +470,70 @@ describe('training graph contract', () => {
     await llSession.release();
   });
 
+  it('distillation head: α = 0 is mean-CE; at the teacher α = 1 has zero gradient; its gradient matches finite differences of its loss', async () => {
+    const model = leNet(5);
+    const rng = new Rng(9);
+    const batch = 4;
+    const x = randn(rng, inputDims(model, batch), 1);
+    const labels = [0, 2, 1, 2];
+    const run = async (tg: TrainingGraph, shift?: { name: string; delta: Float32Array }) => {
+      const session = unwrapOk(await createSession(tg.model));
+      const feeds = trainingFeeds(model, tg, x, labels, batch);
+      if (shift) {
+        const t = feeds[shift.name]!;
+        feeds[shift.name] = new ort.Tensor(
+          'float32',
+          (t.data as Float32Array).map((v, i) => v + shift.delta[i]!),
+          t.dims,
+        );
+      }
+      const out = await session.run(feeds);
+      await session.release();
+      return {
+        loss: (out[tg.lossName]!.data as Float32Array)[0]!,
+        grads: tg.gradNames.map((g) => out[g]!.data as Float32Array),
+      };
+    };
+    const ce = unwrapOk(buildTrainingGraph(model, { head: 'mean-ce' }));
+    const kd0 = unwrapOk(
+      buildTrainingGraph(model, { head: 'mean-ce', distill: { alpha: 0, temperature: 2 } }),
+    );
+    const a = await run(ce);
+    const b0 = await run(kd0);
+    expect(b0.loss).toBeCloseTo(a.loss, 5);
+    b0.grads.forEach((g, k) => g.forEach((v, j) => expect(v).toBeCloseTo(a.grads[k]![j]!, 5)));
+
+    const kd1 = unwrapOk(
+      buildTrainingGraph(model, { head: 'mean-ce', distill: { alpha: 1, temperature: 3 } }),
+    );
+    const atTeacher = await run(kd1);
+    for (const g of atTeacher.grads) for (const v of g) expect(Math.abs(v)).toBeLessThan(1e-6);
+
+    // Away from the teacher (fc2.w moved), central differences of the graph's own loss.
+    const kd = unwrapOk(
+      buildTrainingGraph(model, { head: 'mean-ce', distill: { alpha: 0.7, temperature: 2 } }),
+    );
+    const name = 'fc2.w';
+    const k = kd.weightNames.indexOf(name);
+    const size = kd.model.graph.inputs
+      .find((i) => i.name === name)!
+      .shape!.reduce<number>((p, d) => p * (d as number), 1);
+    const moved = Float32Array.from({ length: size }, () => rng.normal() * 0.3);
+    const at = await run(kd, { name, delta: moved });
+    expect(Math.max(...at.grads[k]!.map(Math.abs))).toBeGreaterThan(1e-2);
+    const h = 1e-2;
+    for (const j of [0, 5, 17, 40]) {
+      const plus = moved.slice();
+      const minus = moved.slice();
+      plus[j]! += h;
+      minus[j]! -= h;
+      const fd =
+        ((await run(kd, { name, delta: plus })).loss - (await run(kd, { name, delta: minus })).loss) /
+        (2 * h);
+      expect(at.grads[k]![j]!).toBeCloseTo(fd, 3);
+    }
+  });
+
   it('gives zeros for a weight that does not reach the logits, honours an explicit weight list, and ignores shape problems off the path', async () => {
     const b = new GraphBuilder();
     const x = b.input('x', DataType.FLOAT, ['batch', 2]);

@@ -6,7 +6,7 @@
  */
 import { attempt, raise, type Result } from '../core/errors.ts';
 import { DEFAULT_OPSET, GraphBuilder, attr } from '../onnx/builder.ts';
-import { DataType, defaultOpset, type Model, type Tensor } from '../onnx/types.ts';
+import { DataType, defaultOpset, type Model, type Node, type Tensor } from '../onnx/types.ts';
 import { selectWeights } from '../onnx/weights.ts';
 import { differentiablePath, emitBackward, missingRules, withPoolIndices } from './backward.ts';
 import { Emitter } from './emit.ts';
@@ -20,6 +20,12 @@ export interface TrainingGraphOptions {
   readonly head: LossHead;
   /** Weights to differentiate; default: selectWeights(model) names in that order. */
   readonly weights?: readonly string[];
+  /**
+   * 'mean-ce' only: add knowledge distillation from the model as it is now (its initializer
+   * values, frozen into a teacher copy of the forward pass inside the same graph). The loss becomes
+   * (1 − α)·CE(labels) + α·T²·CE(softmax(teacher/T), softmax(student/T)), both batch means.
+   */
+  readonly distill?: { readonly alpha: number; readonly temperature: number };
 }
 
 export interface TrainingGraph {
@@ -137,8 +143,47 @@ function build(original: Model, options: TrainingGraphOptions): TrainingGraph {
       { to: attr.int(DataType.FLOAT) },
       'batch_size',
     );
-    lossName = e.op('Div', [e.op('Neg', [logLik]), count], {}, 'loss');
-    seed = e.op('Div', [e.op('Sub', [prob, oneHot]), count], {}, 'grad/logits');
+    if (options.distill) {
+      const { alpha, temperature: T } = options.distill;
+      const teacherLogits = emitTeacher(b, graph.nodes, logits, weights);
+      const invT = b.constFloat('inv_temperature', [], [1 / T]);
+      const teacherProb = e.op(
+        'Softmax',
+        [e.op('Mul', [teacherLogits, invT])],
+        { axis: attr.int(1) },
+        'teacher_prob',
+      );
+      const softLogProb = e.op(
+        'LogSoftmax',
+        [e.op('Mul', [logits, invT])],
+        { axis: attr.int(1) },
+        'soft_log_prob',
+      );
+      const softCe = e.op(
+        'Neg',
+        [e.op('ReduceSum', [e.op('Mul', [teacherProb, softLogProb])], { keepdims: attr.int(0) })],
+        {},
+        'soft_ce',
+      );
+      const hard = b.constFloat('hard_weight', [], [1 - alpha]);
+      const soft = b.constFloat('soft_weight', [], [alpha * T * T]);
+      lossName = e.op(
+        'Div',
+        [e.op('Add', [e.op('Mul', [e.op('Neg', [logLik]), hard]), e.op('Mul', [softCe, soft])]), count],
+        {},
+        'loss',
+      );
+      // d/dz of T²·CE(p_t, softmax(z/T)) is T·(softmax(z/T) − p_t).
+      const softGrad = e.op('Mul', [
+        e.op('Sub', [e.op('Exp', [softLogProb]), teacherProb]),
+        b.constFloat('soft_grad_weight', [], [alpha * T]),
+      ]);
+      const hardGrad = e.op('Mul', [e.op('Sub', [prob, oneHot]), hard]);
+      seed = e.op('Div', [e.op('Add', [hardGrad, softGrad]), count], {}, 'grad/logits');
+    } else {
+      lossName = e.op('Div', [e.op('Neg', [logLik]), count], {}, 'loss');
+      seed = e.op('Div', [e.op('Sub', [prob, oneHot]), count], {}, 'grad/logits');
+    }
   }
 
   const grads = emitBackward(
@@ -193,4 +238,31 @@ function resolveWeights(
     seen.add(name);
     return t;
   });
+}
+
+/**
+ * A frozen copy of the forward pass, reading the weights' current values as initializers under new
+ * names, for distillation: the student's gradient never reaches it (its nodes read no weight input).
+ * Returns the teacher's logits.
+ */
+function emitTeacher(
+  b: GraphBuilder,
+  nodes: readonly Node[],
+  logits: string,
+  weights: readonly Tensor[],
+): string {
+  const renamed = new Map<string, string>();
+  for (const w of weights) renamed.set(w.name, b.initializer({ ...w, name: b.fresh(`teacher/${w.name}`) }));
+  for (const n of nodes) {
+    for (const out of n.outputs) if (out !== '') renamed.set(out, b.fresh(`teacher/${out}`));
+  }
+  for (const n of nodes) {
+    b.nodes.push({
+      ...n,
+      name: b.fresh(`teacher/${n.name || n.opType}`),
+      inputs: n.inputs.map((i) => renamed.get(i) ?? i),
+      outputs: n.outputs.map((o) => renamed.get(o) ?? o),
+    });
+  }
+  return renamed.get(logits)!;
 }
