@@ -1,6 +1,8 @@
 /**
  * Finds the planner's inputs: every `.onnx` model in a folder, each paired with its task's data.
- * A model names its task in its metadata (`weightsep.task`, as the zoo writes it) or by its file name.
+ * A model names its task in its metadata (`weightsep.task`, as the zoo writes it) or by its file name,
+ * and may name the label-preserving augmentations of its training recipe (`weightsep.augment`, a
+ * JSON list of train/augment.ts specs) for the joint optimisation.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
@@ -9,6 +11,7 @@ import { loadTask } from '../datasets/load.ts';
 import { loadModel } from '../onnx/io.ts';
 import { TRAINABLE_OPS } from '../autodiff/training-graph.ts';
 import type { PlannerTask } from './planner.ts';
+import { parseAugmentSpecs, type AugmentSpec } from '../train/augment.ts';
 
 export interface LoadInputsOptions {
   /** Root of the task data folders; default the repository's resources/data. */
@@ -53,7 +56,20 @@ export function loadPlannerTasks(modelsDir: string, options: LoadInputsOptions =
         data.error.hint ?? 'Name the model after its task, or set its weightsep.task metadata.',
       );
     }
-    tasks.push({ name, model: model.value, data: data.value });
+    const augmentText = model.value.metadata['weightsep.augment'];
+    let augment: AugmentSpec[] | undefined;
+    if (augmentText !== undefined) {
+      const parsed = parseAugmentSpecs(augmentText, data.value.inputShape.length);
+      if (!parsed.ok) {
+        return fail(
+          'E_USAGE',
+          `Model ${file}: its weightsep.augment metadata is unusable: ${parsed.error.message}`,
+          'Fix or remove the metadata entry (wsep plan --no-augment ignores it).',
+        );
+      }
+      augment = parsed.value;
+    }
+    tasks.push({ name, model: model.value, data: data.value, ...(augment ? { augment } : {}) });
   }
   if (options.only) {
     const missing = options.only.filter((n) => !tasks.some((t) => t.name === n));

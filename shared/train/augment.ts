@@ -11,6 +11,7 @@
  * `AugmentSpec` has the same shape as the zoo's training hints, so a task's recommended recipe is
  * passed through as data. All randomness comes from the `Rng` handed in, so runs are reproducible.
  */
+import { fail, ok, type Result } from '../core/errors.ts';
 import type { Rng } from '../core/rng.ts';
 
 /**
@@ -33,6 +34,49 @@ export type AugmentSpec =
   | { readonly kind: 'scale'; readonly min: number; readonly max: number }
   /** Add one random offset per position of `axis` (e.g. per sensor channel), drawn from N(0, std²). */
   | { readonly kind: 'offset'; readonly axis: number; readonly std: number };
+
+const FIELDS: Record<AugmentSpec['kind'], readonly string[]> = {
+  shift: ['axis', 'max'],
+  flip: ['axis'],
+  mask: ['axis', 'maxWidth'],
+  noise: ['std'],
+  scale: ['min', 'max'],
+  offset: ['axis', 'std'],
+};
+
+/**
+ * Reads a list of augmentations from JSON text (as a model's `weightsep.augment` metadata holds it),
+ * checking every entry's kind and numeric fields; `rank` is the per-sample rank, for the axes.
+ */
+export function parseAugmentSpecs(text: string, rank: number): Result<AugmentSpec[]> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return fail('E_USAGE', 'The augmentation list is not valid JSON.');
+  }
+  if (!Array.isArray(value)) return fail('E_USAGE', 'The augmentation list must be a JSON array.');
+  for (const [i, entry] of value.entries()) {
+    const spec = entry as Record<string, unknown> | null;
+    const kind = spec?.kind;
+    if (typeof kind !== 'string' || !(kind in FIELDS)) {
+      return fail(
+        'E_USAGE',
+        `Augmentation ${i + 1} has kind ${JSON.stringify(kind)}; expected one of ${Object.keys(FIELDS).join(', ')}.`,
+      );
+    }
+    for (const field of FIELDS[kind as AugmentSpec['kind']]) {
+      const v = spec![field];
+      if (typeof v !== 'number' || !Number.isFinite(v)) {
+        return fail('E_USAGE', `Augmentation ${i + 1} (${kind}) needs a number for "${field}".`);
+      }
+      if (field === 'axis' && (!Number.isInteger(v) || v < 0 || v >= rank)) {
+        return fail('E_USAGE', `Augmentation ${i + 1} (${kind}) has axis ${v}; samples have ${rank} axes.`);
+      }
+    }
+  }
+  return ok(value as AugmentSpec[]);
+}
 
 /** Builds one augmentation that applies the specs in order. */
 export function augmentFrom(specs: readonly AugmentSpec[]): Augment | undefined {

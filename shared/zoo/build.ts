@@ -127,6 +127,8 @@ export async function trainZooTask(input: TrainTaskInput, ctx: JobContext): Prom
       'weightsep.val_accuracy': entry.valAccuracy.toFixed(4),
       'weightsep.test_accuracy': entry.testAccuracy.toFixed(4),
       'weightsep.seed': String(input.seed),
+      // The planner re-applies the recipe's augmentations while it fine-tunes the pages.
+      'weightsep.augment': JSON.stringify(spec.training.augment),
     },
   };
   mkdirSync(input.outDir, { recursive: true });
