@@ -111,12 +111,10 @@ export async function evaluatePages(
   state: PagedState,
   tasks: readonly TaskGradients[],
 ): Promise<{ accuracy: number; loss: number }[]> {
-  const out: { accuracy: number; loss: number }[] = [];
-  for (let k = 0; k < tasks.length; k++) {
-    const w = gatherTask(state, k, tasks[k]!, new Float32Array(tasks[k]!.weightCount));
-    out.push(await tasks[k]!.validate(w));
-  }
-  return out;
+  // Concurrent: tasks hosted by worker threads evaluate in parallel; results keep task order.
+  return Promise.all(
+    tasks.map((task, k) => task.validate(gatherTask(state, k, task, new Float32Array(task.weightCount)))),
+  );
 }
 
 /** An evaluation point from the tasks' validation accuracies and their floors (0..1). */
@@ -235,10 +233,13 @@ export async function optimizeJointly(
     throwIfCancelled(options.signal);
     sharedGrad.fill(0);
     for (const g of exclusiveGrads) g.fill(0);
+    // Every task's batch at once: tasks hosted by worker threads run on separate cores.
+    const losses = await Promise.all(
+      tasks.map((task, k) => task.trainBatch(gatherTask(state, k, task, weights[k]!), grads[k]!)),
+    );
     for (let k = 0; k < K; k++) {
       const task = tasks[k]!;
-      gatherTask(state, k, task, weights[k]!);
-      const loss = await task.trainBatch(weights[k]!, grads[k]!);
+      const loss = losses[k]!;
       if (!Number.isFinite(loss)) {
         raise(
           'E_PLAN',

@@ -134,6 +134,25 @@ describe('planSeparation', () => {
     await runtime.value.close();
   });
 
+  it('plans the same pages in worker threads as in this thread, with augmentation and distillation', async () => {
+    const t = tasks().map((task, k) =>
+      k === 0 ? { ...task, augment: [{ kind: 'shift', axis: 1, max: 1 } as const] } : task,
+    );
+    const o = { steps: 20, distill: { alpha: 0.5, temperature: 2 } };
+    const here = await planSeparation(t, options({ ...o, workers: 0 }));
+    const threads = await planSeparation(t, options({ ...o, workers: 2 }));
+    if (!here.ok) throw new Error(here.error.message);
+    if (!threads.ok) throw new Error(threads.error.message);
+    expect(Array.from(threads.value.plan.sharedPages)).toEqual(Array.from(here.value.plan.sharedPages));
+    expect(threads.value.report.tasks.map((x) => x.test.after)).toEqual(
+      here.value.report.tasks.map((x) => x.test.after),
+    );
+    // Augmentation and distillation change the training: the plan differs from a plain one.
+    const plain = await planSeparation(t, options({ steps: 20, workers: 0, augment: false }));
+    if (!plain.ok) throw new Error(plain.error.message);
+    expect(Array.from(plain.value.plan.sharedPages)).not.toEqual(Array.from(here.value.plan.sharedPages));
+  });
+
   it('the reference strategy runs on the same models', async () => {
     const r = await planSeparation(tasks(), options({ strategy: 'reference', steps: 32 }));
     if (!r.ok) throw new Error(r.error.message);

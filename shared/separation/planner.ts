@@ -26,7 +26,9 @@ import { buildReport, type PlanReport, type TaskReport } from './report.ts';
 import { packingCeiling, packingCeilingSelfTying, separate } from './separate.ts';
 import { REFERENCE_SHARED_PAGES, separateReference } from './separate-reference.ts';
 import { buildPageTable, exclusivePagesOf } from './tables.ts';
-import { TaskSession } from './task-session.ts';
+import type { TaskRunner } from './task-session.ts';
+import { openTaskRunners } from './task-workers.ts';
+import type { AugmentSpec } from '../train/augment.ts';
 
 export type Strategy = 'ours' | 'reference';
 
@@ -34,6 +36,12 @@ export interface PlannerTask {
   readonly name: string;
   readonly model: Model;
   readonly data: TaskData;
+  /**
+   * Label-preserving augmentations for this task's training batches during joint optimisation
+   * (the zoo stores its recipe's list in the model's `weightsep.augment` metadata). Without them a
+   * small training split is memorised within a few epochs of joint steps.
+   */
+  readonly augment?: readonly AugmentSpec[];
 }
 
 export interface PlannerOptions {
@@ -54,6 +62,13 @@ export interface PlannerOptions {
   /** Equalise the tasks' gradient norms before they are summed on shared pages. */
   readonly balanceTasks: boolean;
   readonly batchSize: number;
+  /** Apply each task's augmentations (PlannerTask.augment) to its training batches. Default true. */
+  readonly augment?: boolean;
+  /**
+   * Knowledge distillation from each original model during joint optimisation: the loss mixes the
+   * labels' cross-entropy (1 − α) with the softened original predictions' (α, temperature T).
+   */
+  readonly distill?: { readonly alpha: number; readonly temperature: number };
   readonly evalEvery: number;
   readonly patience: number;
   /** Validation accuracy a task may lose during snapshot selection, in points. */
@@ -62,6 +77,11 @@ export interface PlannerOptions {
   /** λ of the overlap's slot-balance term (undefined: the overlap's default). */
   readonly balance?: number;
   readonly intraOpThreads?: number;
+  /**
+   * Worker threads that run the tasks' sessions (0: all in this thread). Default: one per core.
+   * The result does not depend on it: every task draws its batches from its own seeded sampler.
+   */
+  readonly workers?: number;
   readonly signal?: AbortSignal;
   readonly progress?: ProgressSink;
   /** Fisher results from an earlier run on the same models (accuracy-target search, frontier). */
@@ -165,6 +185,13 @@ function checkOptions(tasks: readonly PlannerTask[], o: PlannerOptions): Result<
   if (!(o.lr > 0)) return fail('E_USAGE', `The learning rate must be positive (got ${o.lr}).`);
   if (!Number.isInteger(o.selfTying) || o.selfTying < 1)
     return fail('E_USAGE', `Self-tying takes a whole number of pages per slot ≥ 1 (got ${o.selfTying}).`);
+  if (o.distill && !(o.distill.alpha >= 0 && o.distill.alpha <= 1 && o.distill.temperature > 0))
+    return fail(
+      'E_USAGE',
+      `Distillation needs a weight from 0 to 1 and a positive temperature (got ${o.distill.alpha}, ${o.distill.temperature}).`,
+    );
+  if (o.workers !== undefined && !(Number.isInteger(o.workers) && o.workers >= 0))
+    return fail('E_USAGE', `The worker count must be a whole number ≥ 0 (got ${o.workers}).`);
   if (o.init !== 'auto' && !INIT_KINDS.includes(o.init))
     return fail('E_USAGE', `Unknown init "${o.init}"; use auto, ${INIT_KINDS.join(', ')}.`);
   return ok(undefined);
@@ -182,26 +209,36 @@ function formTasks(tasks: readonly PlannerTask[], pageSize: number): Formation[]
 }
 
 /**
- * Checks the data and opens one session pair per task; nothing long has run yet. Sessions go into
- * `sessions` as they open, so the caller releases them even when a later task fails.
+ * Checks the data and opens one session pair per task, in worker threads unless `workers` is 0;
+ * nothing long has run yet. Sessions opened before a failure are released by openTaskRunners.
  */
 async function openTasks(
   tasks: readonly PlannerTask[],
   formations: readonly Formation[],
   o: PlannerOptions,
-  sessions: TaskSession[],
-): Promise<void> {
-  for (const [k, t] of tasks.entries()) {
+): Promise<{ runners: readonly TaskRunner[]; close: () => Promise<void> }> {
+  for (const t of tasks) {
     for (const split of ['train', 'val', 'test'] as const) {
       if (t.data[split].n === 0) raise('E_DATA_MISMATCH', `Task ${t.name}: the ${split} split is empty.`);
     }
-    const session = await TaskSession.create(t.name, t.model, t.data, formations[k]!.tensors, {
-      batchSize: o.batchSize,
-      seed: o.seed * 1000 + k,
-      ...(o.intraOpThreads !== undefined ? { intraOpThreads: o.intraOpThreads } : {}),
-    });
-    sessions.push(unwrap(session));
   }
+  const opened = await openTaskRunners(
+    tasks.map((t, k) => ({
+      name: t.name,
+      model: t.model,
+      data: t.data,
+      tensors: formations[k]!.tensors,
+      options: {
+        batchSize: o.batchSize,
+        seed: o.seed * 1000 + k,
+        ...(o.augment !== false && t.augment ? { augment: t.augment } : {}),
+        ...(o.distill && o.distill.alpha > 0 ? { distill: o.distill } : {}),
+        ...(o.intraOpThreads !== undefined ? { intraOpThreads: o.intraOpThreads } : {}),
+      },
+    })),
+    o.workers,
+  );
+  return unwrap(opened);
 }
 
 export async function planSeparation(
@@ -210,7 +247,7 @@ export async function planSeparation(
 ): Promise<Result<PlanResult>> {
   const checked = checkOptions(tasks, options);
   if (!checked.ok) return checked;
-  const sessions: TaskSession[] = [];
+  let close: (() => Promise<void>) | undefined;
   const result = await attemptAsync(async () => {
     const formations = formTasks(tasks, options.pageSize);
     // Budgets depend only on page counts: check them before any long work.
@@ -225,10 +262,11 @@ export async function planSeparation(
       );
       unwrap(feasible);
     }
-    await openTasks(tasks, formations, options, sessions);
-    return runPlanner(tasks, options, formations, sessions);
+    const opened = await openTasks(tasks, formations, options);
+    close = opened.close;
+    return runPlanner(tasks, options, formations, opened.runners);
   }, 'E_PLAN');
-  await Promise.all(sessions.map((s) => s.release()));
+  await close?.();
   return result;
 }
 
@@ -236,7 +274,7 @@ async function runPlanner(
   tasks: readonly PlannerTask[],
   o: PlannerOptions,
   formations: Formation[],
-  sessions: TaskSession[],
+  sessions: readonly TaskRunner[],
 ): Promise<PlanResult> {
   const K = tasks.length;
   const P = o.pageSize;
@@ -258,15 +296,18 @@ async function runPlanner(
   };
 
   // Baseline accuracy of the original models (test kept for the report only).
-  const before: { val: number; test: number }[] = [];
-  for (const [k, s] of sessions.entries()) {
-    throwIfCancelled(o.signal);
-    const flat = formations[k]!.flat;
-    const val = await s.evaluate(s.data.val, flat);
-    const test = await s.evaluate(s.data.test, flat);
-    before.push({ val: val.accuracy, test: test.accuracy });
-    tracker.report('baseline', k + 1, K, { task: s.name });
-  }
+  // Tasks run concurrently (on their workers); the results keep task order.
+  throwIfCancelled(o.signal);
+  let baselined = 0;
+  const before = await Promise.all(
+    sessions.map(async (s, k) => {
+      const flat = formations[k]!.flat;
+      const val = await s.evaluate(s.data.val, flat);
+      const test = await s.evaluate(s.data.test, flat);
+      tracker.report('baseline', ++baselined, K, { task: s.name });
+      return { val: val.accuracy, test: test.accuracy };
+    }),
+  );
   endStage('baseline');
 
   // Fisher per model (ranks each model's own pages).
@@ -437,18 +478,19 @@ async function runPlanner(
   endStage('optimize');
 
   // Final accuracy with the plan's weights.
-  const after: { val: number; test: number }[] = [];
-  const gathered: Float32Array[] = [];
-  for (const [k, s] of sessions.entries()) {
-    throwIfCancelled(o.signal);
-    const w = new Float32Array(formations[k]!.weightCount);
-    gatherTask(state, k, s, w);
-    gathered.push(w);
-    const val = await s.evaluate(s.data.val, w);
-    const test = await s.evaluate(s.data.test, w);
-    after.push({ val: val.accuracy, test: test.accuracy });
-    tracker.report('final', k + 1, K, { task: s.name });
-  }
+  throwIfCancelled(o.signal);
+  const gathered = sessions.map((s, k) =>
+    gatherTask(state, k, s, new Float32Array(formations[k]!.weightCount)),
+  );
+  let finished = 0;
+  const after = await Promise.all(
+    sessions.map(async (s, k) => {
+      const val = await s.evaluate(s.data.val, gathered[k]!);
+      const test = await s.evaluate(s.data.test, gathered[k]!);
+      tracker.report('final', ++finished, K, { task: s.name });
+      return { val: val.accuracy, test: test.accuracy };
+    }),
+  );
   endStage('final');
 
   const taskReports: TaskReport[] = tasks.map((t, k) => ({

@@ -7,6 +7,7 @@ import { fail, ok, unwrap, type Result } from '../core/errors.ts';
 import { buildTrainingGraph } from '../autodiff/training-graph.ts';
 import type { Split, TaskData } from '../datasets/types.ts';
 import type { Model } from '../onnx/types.ts';
+import { augmentFrom, type AugmentSpec } from '../train/augment.ts';
 import { BatchSampler } from '../train/batches.ts';
 import { Evaluator, type Evaluation } from '../train/evaluator.ts';
 import { TrainingSession } from '../train/session.ts';
@@ -17,9 +18,20 @@ export interface TaskSessionOptions {
   readonly batchSize: number;
   readonly seed: number;
   readonly intraOpThreads?: number;
+  /** Augmentations applied to every training batch (validation and test are never augmented). */
+  readonly augment?: readonly AugmentSpec[];
+  /** Distil from the model as given (its original weights) while training its pages. */
+  readonly distill?: { readonly alpha: number; readonly temperature: number };
 }
 
-export class TaskSession implements TaskGradients {
+/** A task as the planner drives it, in this thread (TaskSession) or in a worker (task-workers.ts). */
+export interface TaskRunner extends TaskGradients {
+  readonly data: TaskData;
+  evaluate(split: Split, weights: Float32Array, predictions?: boolean): Promise<Evaluation>;
+  release(): Promise<void>;
+}
+
+export class TaskSession implements TaskRunner {
   private readonly views = new WeakMap<Float32Array, Float32Array[]>();
 
   private constructor(
@@ -40,7 +52,11 @@ export class TaskSession implements TaskGradients {
     tensors: readonly TensorSlot[],
     options: TaskSessionOptions,
   ): Promise<Result<TaskSession>> {
-    const graph = buildTrainingGraph(model, { head: 'mean-ce', weights: tensors.map((t) => t.name) });
+    const graph = buildTrainingGraph(model, {
+      head: 'mean-ce',
+      weights: tensors.map((t) => t.name),
+      ...(options.distill ? { distill: options.distill } : {}),
+    });
     if (!graph.ok) return graph;
     const sessionOptions = { intraOpThreads: options.intraOpThreads ?? 1 };
     const training = await TrainingSession.create(graph.value, sessionOptions);
@@ -63,10 +79,12 @@ export class TaskSession implements TaskGradients {
         `Task ${name}: the model has ${evaluator.value.classes} outputs but the data has ${data.classes.length} classes.`,
       );
     }
+    const augment = options.augment ? augmentFrom(options.augment) : undefined;
     const sampler = new BatchSampler(data.train, data.inputShape, {
       batchSize: options.batchSize,
       seed: options.seed,
       last: 'drop',
+      ...(augment ? { augment } : {}),
     });
     const weightCount = tensors.reduce((a, t) => a + t.length, 0);
     return ok(new TaskSession(name, data, tensors, weightCount, training.value, evaluator.value, sampler));

@@ -39,6 +39,8 @@ function plannerOptions(args: ParsedArgs, ctx: CommandContext): Result<PlannerOp
     return fail('E_USAGE', `--schedule must be "constant", "cosine" or "plateau", got "${schedule}".`);
   }
   const num = (name: string, fallback: number) => (o[name] !== undefined ? Number(o[name]) : fallback);
+  const distill = distillOption(o['distill'], o['temperature']);
+  if (!distill.ok) return distill;
   return ok({
     ...DEFAULT_PLANNER_OPTIONS,
     pageSize: num('page-size', DEFAULT_PLANNER_OPTIONS.pageSize),
@@ -50,7 +52,10 @@ function plannerOptions(args: ParsedArgs, ctx: CommandContext): Result<PlannerOp
     steps: num('steps', quick ? QUICK.steps : DEFAULT_PLANNER_OPTIONS.steps),
     lr: num('lr', DEFAULT_PLANNER_OPTIONS.lr),
     schedule,
-    balanceTasks: o['no-balance'] !== true,
+    balanceTasks: o['balance-tasks'] === true,
+    augment: o['no-augment'] !== true,
+    ...(distill.value ? { distill: distill.value } : {}),
+    ...(o['workers'] !== undefined ? { workers: Number(o['workers']) } : {}),
     batchSize: num('batch', DEFAULT_PLANNER_OPTIONS.batchSize),
     evalEvery: num('eval-every', quick ? QUICK.evalEvery : DEFAULT_PLANNER_OPTIONS.evalEvery),
     patience: num('patience', quick ? QUICK.patience : DEFAULT_PLANNER_OPTIONS.patience),
@@ -59,6 +64,19 @@ function plannerOptions(args: ParsedArgs, ctx: CommandContext): Result<PlannerOp
     signal: ctx.signal,
     progress: (e) => ctx.status(formatProgress(e)),
   });
+}
+
+function distillOption(
+  alpha: unknown,
+  temperature: unknown,
+): Result<{ alpha: number; temperature: number } | undefined> {
+  const a = alpha === undefined ? (DEFAULT_PLANNER_OPTIONS.distill?.alpha ?? 0) : Number(alpha);
+  const t =
+    temperature === undefined ? (DEFAULT_PLANNER_OPTIONS.distill?.temperature ?? 2) : Number(temperature);
+  if (!(a >= 0 && a <= 1))
+    return fail('E_USAGE', `--distill takes a weight from 0 to 1, got "${String(alpha)}".`);
+  if (!(t > 0)) return fail('E_USAGE', `--temperature must be positive, got "${String(temperature)}".`);
+  return ok(a > 0 ? { alpha: a, temperature: t } : undefined);
 }
 
 function renderFrontier(points: readonly FrontierPoint[]): string {
@@ -165,9 +183,32 @@ export const planCommand: Command = {
       default: DEFAULT_PLANNER_OPTIONS.schedule,
     },
     {
-      name: 'no-balance',
+      name: 'balance-tasks',
       kind: 'flag',
-      description: 'Do not equalise the tasks’ gradient norms on shared pages.',
+      description: 'Equalise the tasks’ gradient norms before they are summed on shared pages.',
+    },
+    {
+      name: 'no-augment',
+      kind: 'flag',
+      description: 'Ignore the augmentations models name in their weightsep.augment metadata.',
+    },
+    {
+      name: 'distill',
+      kind: 'number',
+      value: 'alpha',
+      description: 'Weight of distillation from each original model, 0..1 (0: labels only).',
+      default: DEFAULT_PLANNER_OPTIONS.distill?.alpha ?? 0,
+    },
+    {
+      name: 'temperature',
+      kind: 'number',
+      description: 'Distillation temperature.',
+      default: DEFAULT_PLANNER_OPTIONS.distill?.temperature ?? 2,
+    },
+    {
+      name: 'workers',
+      kind: 'number',
+      description: 'Worker threads for the tasks’ sessions (0: none). Default: one per core.',
     },
     {
       name: 'batch',
