@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { optimizeJointly, type PagedState, type TaskGradients } from './optimize.ts';
+import { optimizeJointly, taskFocus, type PagedState, type TaskGradients } from './optimize.ts';
 
 /**
  * Quadratic tasks with known optima: task k wants its weights at `target_k`. Where two tasks share a
@@ -59,6 +59,51 @@ describe('joint optimisation', () => {
     for (const v of state.exclusive[0]!) expect(v).toBeCloseTo(5, 2);
     expect(r.stepsRun).toBe(3000);
     expect(r.history[0]!.step).toBe(0);
+  });
+
+  it('with an average of the pages, keeps the average: smoother than the iterate under noisy gradients', async () => {
+    // One task, one weight, optimum 3, and a large disturbance that flips sign every 20 steps
+    // (mean 0): the iterate swings around 3 by about 20 steps' worth; the average settles on it.
+    let calls = 0;
+    const noise = () => (Math.floor(calls++ / 20) % 2 === 0 ? 20 : -20);
+    const task: TaskGradients = {
+      name: 'noisy',
+      weightCount: 1,
+      async trainBatch(w, grad) {
+        grad[0] = 2 * (w[0]! - 3) + noise();
+        return (w[0]! - 3) ** 2;
+      },
+      async validate(w) {
+        return { accuracy: 1 / (1 + (w[0]! - 3) ** 2), loss: (w[0]! - 3) ** 2 };
+      },
+    };
+    const run = async (ema: number) => {
+      const state: PagedState = {
+        pageSize: 1,
+        sharedPageCount: 1,
+        shared: new Float32Array(1),
+        exclusive: [new Float32Array(0)],
+        tables: [Uint32Array.from([0])],
+        selfTying: false,
+      };
+      const r = await optimizeJointly(state, [task], {
+        steps: 2000,
+        lr: 0.05,
+        warmupSteps: 1,
+        evalEvery: 2000,
+        patience: 10_000,
+        floorPoints: 100,
+        baselineVal: [1],
+        ema,
+      });
+      expect(r.bestStep).toBe(2000);
+      calls = 0;
+      return Math.abs(state.shared[0]! - 3);
+    };
+    const raw = await run(0);
+    const averaged = await run(0.99);
+    expect(raw).toBeGreaterThan(0.02);
+    expect(averaged).toBeLessThan(raw / 4);
   });
 
   it('keeps the best snapshot that respects every task floor, and stops on patience', async () => {
@@ -143,5 +188,17 @@ describe('joint optimisation', () => {
     expect(constant.stepsRun).toBe(100);
     // Drops at steps 50 and 100 (half the patience without progress), then stops 100 steps later.
     expect(plateau.stepsRun).toBe(200);
+  });
+});
+
+describe('taskFocus', () => {
+  it('weights tasks by exp(focus × shortfall in points), clipped to 10 points, with mean 1', () => {
+    const floors = [0.9, 0.8, 0.7];
+    // Shortfalls: 2 points, 0 (above its floor), 30 points (clipped to 10).
+    const w = taskFocus([0.88, 0.85, 0.4], floors, 0.2);
+    const raw = [Math.exp(0.4), 1, Math.exp(2)];
+    const mean = (raw[0]! + raw[1]! + raw[2]!) / 3;
+    raw.forEach((r, k) => expect(w[k]).toBeCloseTo(r / mean, 12));
+    expect(taskFocus([0.95, 0.9, 0.8], floors, 0.2)).toEqual([1, 1, 1]);
   });
 });

@@ -55,6 +55,19 @@ export interface JointOptions {
    * that a shared page's summed gradient is not dominated by the tasks with the largest losses.
    */
   readonly balanceTasks?: boolean;
+  /**
+   * Focus on the tasks furthest below their floors: after every evaluation, task k's gradient is
+   * weighted by exp(focus × its validation shortfall in points), the weights normalised to mean 1
+   * (shortfalls clipped to 0..10 points). 0 (default) weights every task alike. Only these K
+   * numbers flow from validation into training; the test split stays unread.
+   */
+  readonly focus?: number;
+  /**
+   * Evaluate and keep an exponential moving average of the pages (decay per step, e.g. 0.998)
+   * instead of the raw iterate: averaging cancels much of Adam's step noise at a constant rate.
+   * Undefined or 0: off.
+   */
+  readonly ema?: number;
   readonly evalEvery: number;
   /** Stop when no better snapshot was found for this many steps. */
   readonly patience: number;
@@ -161,6 +174,17 @@ function better(a: EvalPoint, b: EvalPoint | undefined): boolean {
   return a.worstViolation < b.worstViolation;
 }
 
+/** Per-task gradient weights from validation shortfalls below the floors (see JointOptions.focus). */
+export function taskFocus(
+  valAccuracy: readonly number[],
+  floors: readonly number[],
+  focus: number,
+): number[] {
+  const raw = valAccuracy.map((a, k) => Math.exp(focus * Math.min(10, Math.max(0, (floors[k]! - a) * 100))));
+  const mean = raw.reduce((x, y) => x + y, 0) / raw.length;
+  return raw.map((w) => w / mean);
+}
+
 function l2norm(v: Float32Array): number {
   let s = 0;
   for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
@@ -200,19 +224,27 @@ export async function optimizeJointly(
   const norms = new Float64Array(K);
 
   const history: EvalPoint[] = [];
+  let focusWeights: readonly number[] = tasks.map(() => 1);
   let best: EvalPoint | undefined;
   const snapshot = new PageSnapshot(state);
+  // The averaged pages, in a state that shares the tables; evaluated instead of `state` when on.
+  const ema = options.ema ? options.ema : 0;
+  const averaged: PagedState = ema
+    ? { ...state, shared: state.shared.slice(), exclusive: state.exclusive.map((e) => e.slice()) }
+    : state;
+  const averagedParams = [averaged.shared, ...averaged.exclusive];
   const evaluate = async (step: number) => {
-    const scores = await evaluatePages(state, tasks);
+    const scores = await evaluatePages(averaged, tasks);
     const point = evalPoint(
       step,
       scores.map((s) => s.accuracy),
       floors,
     );
     history.push(point);
+    if (options.focus) focusWeights = taskFocus(point.valAccuracy, floors, options.focus);
     if (better(point, best)) {
       best = point;
-      snapshot.capture(state);
+      snapshot.capture(averaged);
     }
     (options.progress ?? noProgress)({
       stage: 'optimize',
@@ -253,6 +285,7 @@ export async function optimizeJointly(
     const meanNorm = norms.reduce((a, b) => a + b, 0) / K;
     for (let k = 0; k < K; k++) {
       if (options.balanceTasks && norms[k]! > 0) scale(grads[k]!, meanNorm / norms[k]!);
+      if (focusWeights[k] !== 1) scale(grads[k]!, focusWeights[k]!);
       const r = scatterAddGradients(
         state.tables[k]!,
         tableShape(state, tasks[k]!),
@@ -264,6 +297,14 @@ export async function optimizeJointly(
     }
     adam.lr = learningRate(options, step, plateauFactor);
     adam.step(params, paramGrads);
+    if (ema) {
+      // Bias-corrected early on: the average starts at the initial pages, so use a shorter horizon.
+      const decay = Math.min(ema, (1 + step) / (10 + step));
+      params.forEach((p, i) => {
+        const a = averagedParams[i]!;
+        for (let j = 0; j < p.length; j++) a[j] = decay * a[j]! + (1 - decay) * p[j]!;
+      });
+    }
     step++;
     options.onStep?.(step, options.steps);
     if (step % options.evalEvery === 0 || step === options.steps) {

@@ -153,6 +153,20 @@ describe('planSeparation', () => {
     expect(Array.from(plain.value.plan.sharedPages)).not.toEqual(Array.from(here.value.plan.sharedPages));
   });
 
+  it('equalising layer scales keeps every original accuracy and changes the plan', async () => {
+    const t = tasks();
+    const plain = await planSeparation(t, options({ steps: 20, workers: 0 }));
+    const equalized = await planSeparation(t, options({ steps: 20, workers: 0, equalize: true }));
+    if (!plain.ok) throw new Error(plain.error.message);
+    if (!equalized.ok) throw new Error(equalized.error.message);
+    const before = (r: typeof plain) =>
+      r.ok && r.value.report.tasks.map((x) => [x.val.before, x.test.before]);
+    expect(before(equalized)).toEqual(before(plain));
+    expect(Array.from(equalized.value.plan.sharedPages)).not.toEqual(
+      Array.from(plain.value.plan.sharedPages),
+    );
+  });
+
   it('the reference strategy runs on the same models', async () => {
     const r = await planSeparation(tasks(), options({ strategy: 'reference', steps: 32 }));
     if (!r.ok) throw new Error(r.error.message);

@@ -28,6 +28,7 @@ import { REFERENCE_SHARED_PAGES, separateReference } from './separate-reference.
 import { buildPageTable, exclusivePagesOf } from './tables.ts';
 import type { TaskRunner } from './task-session.ts';
 import { openTaskRunners } from './task-workers.ts';
+import { equalizeLayerScales } from './equalize.ts';
 import type { AugmentSpec } from '../train/augment.ts';
 
 export type Strategy = 'ours' | 'reference';
@@ -61,6 +62,16 @@ export interface PlannerOptions {
   readonly schedule: 'constant' | 'cosine' | 'plateau';
   /** Equalise the tasks' gradient norms before they are summed on shared pages. */
   readonly balanceTasks: boolean;
+  /**
+   * Equalise each model's layer weight scales first (equalize.ts: exact for chains of Conv/Gemm
+   * with ReLU-like operators; other models are left as they are). The plan's pages hold the
+   * equalised weights, which compute the same function.
+   */
+  readonly equalize?: boolean;
+  /** Weight tasks below their validation floor more (JointOptions.focus); 0 = off. */
+  readonly focus?: number;
+  /** Keep an exponential moving average of the pages (JointOptions.ema); 0 = off. */
+  readonly ema?: number;
   readonly batchSize: number;
   /** Apply each task's augmentations (PlannerTask.augment) to its training batches. Default true. */
   readonly augment?: boolean;
@@ -242,11 +253,15 @@ async function openTasks(
 }
 
 export async function planSeparation(
-  tasks: readonly PlannerTask[],
+  given: readonly PlannerTask[],
   options: PlannerOptions,
 ): Promise<Result<PlanResult>> {
-  const checked = checkOptions(tasks, options);
+  const checked = checkOptions(given, options);
   if (!checked.ok) return checked;
+  // Function-preserving: every later step (baseline included) sees the equalised weights.
+  const tasks = options.equalize
+    ? given.map((t) => ({ ...t, model: equalizeLayerScales(t.model).model }))
+    : given;
   let close: (() => Promise<void>) | undefined;
   const result = await attemptAsync(async () => {
     const formations = formTasks(tasks, options.pageSize);
@@ -471,6 +486,8 @@ async function runPlanner(
       warmupSteps: o.warmupSteps,
       schedule: o.schedule,
       balanceTasks: o.balanceTasks,
+      ...(o.focus ? { focus: o.focus } : {}),
+      ...(o.ema ? { ema: o.ema } : {}),
       evalEvery: o.evalEvery,
       patience: o.patience,
     });
