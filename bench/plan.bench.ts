@@ -24,18 +24,23 @@ const P = 512;
 const PAGE_BYTES = P * 4;
 const ZOO = new URL('../resources/zoo', import.meta.url).pathname;
 
-/** Budgets for a target packing ratio: the largest pool whose forced + `extra` exclusive pages still fit. */
+/**
+ * Budgets for a target packing ratio: ⌊Σ N_k ÷ ratio⌋ stored pages, of which about `share` are
+ * shared (level 1) and the rest exclusive (level 2), raised to the smallest pool whose forced
+ * exclusive pages still fit. On the zoo at 6x, 160 shared + 54 exclusive pages beat 128 + 86 and
+ * 214 + 0 on validation (docs/BENCHMARKS.md, the 2026-11-26 notes).
+ */
 export function budgetsFor(
   counts: readonly number[],
   ratio: number,
-  extra: number,
+  share: number,
   selfTying: number,
 ): { l1Bytes: number; l2Bytes: number } | undefined {
   const total = counts.reduce((a, b) => a + b, 0);
   const pages = Math.floor(total / ratio);
-  for (let m = Math.max(...counts); m >= 1; m--) {
-    const forced = counts.reduce((a, n) => a + Math.max(0, n - selfTying * m), 0);
-    if (m + forced + extra <= pages)
+  const forced = (m: number) => counts.reduce((a, n) => a + Math.max(0, n - selfTying * m), 0);
+  for (let m = Math.max(1, Math.round(pages * share)); m <= pages; m++) {
+    if (m + forced(m) <= pages)
       return { l1Bytes: m * PAGE_BYTES + total * 4, l2Bytes: (pages - m) * PAGE_BYTES };
   }
   return undefined;
@@ -120,7 +125,8 @@ export const planBench: BenchSection = {
         await runInWorker<{ options: RunOptions }, { report: PlanReport; seconds: number }>(
           self,
           'planZooJob',
-          { options: { steps, ...o } },
+          // One worker thread per plan: two plans share the two cores.
+          { options: { steps, workers: 1, ...o } },
         ),
       );
       const s = summary(r);
@@ -129,16 +135,17 @@ export const planBench: BenchSection = {
       );
       return { label, result: r, seconds: r.seconds };
     };
+    const SHARE = 0.75;
     const jobs: Array<[string, RunOptions]> = [
-      ['ours 8x', { budgets: budgetsFor(counts, 8, 16, 1)! }],
-      ['reference', { budgets: budgetsFor(counts, 8, 16, 1)!, strategy: 'reference' }],
+      ['ours 6x', { budgets: budgetsFor(counts, 6, SHARE, 1)! }],
+      ['reference', { budgets: budgetsFor(counts, 6, SHARE, 1)!, strategy: 'reference' }],
     ];
-    for (const ratio of ctx.quick ? [4] : [4, 6]) {
-      const b = budgetsFor(counts, ratio, 16, 1);
+    for (const ratio of ctx.quick ? [4] : [4, 8]) {
+      const b = budgetsFor(counts, ratio, SHARE, 1);
       if (b) jobs.push([`ours ${ratio}x`, { budgets: b }]);
     }
     for (const ratio of ctx.quick ? [10] : [12]) {
-      const b = budgetsFor(counts, ratio, 16, 2);
+      const b = budgetsFor(counts, ratio, SHARE, 2);
       if (b) jobs.push([`ours ${ratio}x, self-tying 2`, { budgets: b, selfTying: 2 }]);
     }
     // Two plans at a time, each on one core (onnxruntime with one intra-op thread).
@@ -150,7 +157,7 @@ export const planBench: BenchSection = {
           results.set(job[0], await run(job[0], job[1]));
       }),
     );
-    const rows: Row[] = [results.get('ours 8x')!, results.get('reference')!];
+    const rows: Row[] = [results.get('ours 6x')!, results.get('reference')!];
     const frontier = jobs.filter(([label]) => label !== 'reference').map(([label]) => results.get(label)!);
     frontier.sort((a, b) => a.result.report.totals.packingRatio - b.result.report.totals.packingRatio);
 

@@ -83,5 +83,10 @@ describe('wsep CLI', () => {
     const zero = await run(['plan', '--l1', '0', '--only', 'digits8x8,wall_following']);
     expect(zero.code).toBe(1);
     expect(zero.err).toContain('level-1 budget must be more than 0');
+    const distill = await run(['plan', '--distill', '1.5']);
+    expect(distill.code).toBe(2);
+    expect(distill.err).toContain('--distill takes a weight from 0 to 1, got "1.5"');
+    const ema = await run(['plan', '--ema', '1', '--only', 'digits8x8']);
+    expect(ema.err).toContain('page-average decay must be in [0, 1)');
   });
 });

@@ -54,6 +54,9 @@ function plannerOptions(args: ParsedArgs, ctx: CommandContext): Result<PlannerOp
     schedule,
     balanceTasks: o['balance-tasks'] === true,
     augment: o['no-augment'] !== true,
+    equalize: o['no-equalize'] === true ? false : (DEFAULT_PLANNER_OPTIONS.equalize ?? false),
+    ema: num('ema', DEFAULT_PLANNER_OPTIONS.ema ?? 0),
+    focus: num('focus', DEFAULT_PLANNER_OPTIONS.focus ?? 0),
     ...(distill.value ? { distill: distill.value } : {}),
     ...(o['workers'] !== undefined ? { workers: Number(o['workers']) } : {}),
     batchSize: num('batch', DEFAULT_PLANNER_OPTIONS.batchSize),
@@ -191,6 +194,25 @@ export const planCommand: Command = {
       name: 'no-augment',
       kind: 'flag',
       description: 'Ignore the augmentations models name in their weightsep.augment metadata.',
+    },
+    {
+      name: 'no-equalize',
+      kind: 'flag',
+      description:
+        'Do not equalise each model’s layer weight scales before paging (a function-preserving step).',
+    },
+    {
+      name: 'ema',
+      kind: 'number',
+      value: 'decay',
+      description: 'Keep a moving average of the pages with this decay per step (0: off).',
+      default: DEFAULT_PLANNER_OPTIONS.ema ?? 0,
+    },
+    {
+      name: 'focus',
+      kind: 'number',
+      description: 'Weight tasks below their validation floor by exp(focus × shortfall in points) (0: off).',
+      default: DEFAULT_PLANNER_OPTIONS.focus ?? 0,
     },
     {
       name: 'distill',
