@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { optimizeJointly, taskFocus, type PagedState, type TaskGradients } from './optimize.ts';
+import {
+  better,
+  evalPoint,
+  optimizeJointly,
+  taskFocus,
+  type PagedState,
+  type TaskGradients,
+} from './optimize.ts';
 
 /**
  * Quadratic tasks with known optima: task k wants its weights at `target_k`. Where two tasks share a
@@ -200,5 +207,24 @@ describe('taskFocus', () => {
     const mean = (raw[0]! + raw[1]! + raw[2]!) / 3;
     raw.forEach((r, k) => expect(w[k]).toBeCloseTo(r / mean, 12));
     expect(taskFocus([0.95, 0.9, 0.8], floors, 0.2)).toEqual([1, 1, 1]);
+  });
+});
+
+describe('snapshot choice', () => {
+  it('prefers floor-keeping snapshots; among the rest, the mean with shortfalls counted twice', () => {
+    const floors = [0.9, 0.5, 0.5];
+    const keeps = evalPoint(100, [0.91, 0.5, 0.5], floors);
+    const misses = evalPoint(200, [0.89, 0.9, 0.9], floors);
+    expect(better(keeps, misses)).toBe(true);
+    // Neither keeps every floor: a higher mean wins over a slightly smaller worst shortfall...
+    const early = evalPoint(300, [0.86, 0.45, 0.45], floors); // mean 0.587, shortfall 0.047
+    const late = evalPoint(400, [0.85, 0.6, 0.6], floors); // mean 0.683, shortfall 0.017
+    expect(better(late, early)).toBe(true);
+    expect(late.worstViolation).toBeGreaterThan(early.worstViolation);
+    // ...but a point below a floor costs twice a point above it.
+    const a = evalPoint(500, [0.88, 0.55, 0.5], floors); // mean 0.643, shortfall 0.0067
+    const b = evalPoint(600, [0.86, 0.57, 0.51], floors); // mean 0.647, shortfall 0.0133
+    expect(b.meanValAccuracy).toBeGreaterThan(a.meanValAccuracy);
+    expect(better(a, b)).toBe(true);
   });
 });
