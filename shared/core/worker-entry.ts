@@ -2,14 +2,9 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { toError, type Result } from './errors.ts';
 import type { JobFunction, WorkerMessage } from './worker-job.ts';
+import { importEntryFunction, type WorkerEntryData } from './worker-module.ts';
 
-interface EntryData {
-  readonly moduleUrl: string;
-  readonly exportName: string;
-  readonly input: unknown;
-}
-
-const data = workerData as EntryData;
+const data = workerData as WorkerEntryData;
 const port = parentPort!;
 const controller = new AbortController();
 port.on('message', (m: { kind: string }) => {
@@ -20,10 +15,8 @@ const post = (message: WorkerMessage<unknown>) => port.postMessage(message);
 
 let result: Result<unknown>;
 try {
-  const module = (await import(data.moduleUrl)) as Record<string, unknown>;
-  const job = module[data.exportName];
-  if (typeof job !== 'function') throw new Error(`${data.moduleUrl} has no job named ${data.exportName}.`);
-  result = await (job as JobFunction<unknown, unknown>)(data.input, {
+  const job = (await importEntryFunction(data, 'job')) as JobFunction<unknown, unknown>;
+  result = await job(data.input, {
     progress: (event) => post({ kind: 'progress', event }),
     signal: controller.signal,
   });

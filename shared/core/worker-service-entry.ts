@@ -2,24 +2,16 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { toError, type Result } from './errors.ts';
 import type { ServiceFactory, ServiceReply, ServiceRequest } from './worker-service.ts';
+import { importEntryFunction, type WorkerEntryData } from './worker-module.ts';
 
-interface EntryData {
-  readonly moduleUrl: string;
-  readonly exportName: string;
-  readonly input: unknown;
-}
-
-const data = workerData as EntryData;
+const data = workerData as WorkerEntryData;
 const port = parentPort!;
 const post = (message: ServiceReply) => port.postMessage(message);
 
 let service: Record<string, unknown> | undefined;
 try {
-  const module = (await import(data.moduleUrl)) as Record<string, unknown>;
-  const factory = module[data.exportName];
-  if (typeof factory !== 'function')
-    throw new Error(`${data.moduleUrl} has no service named ${data.exportName}.`);
-  const built = await (factory as ServiceFactory<unknown>)(data.input);
+  const factory = (await importEntryFunction(data, 'service')) as ServiceFactory<unknown>;
+  const built = await factory(data.input);
   if (built.ok) service = built.value as Record<string, unknown>;
   else post({ kind: 'failed', error: built.error });
 } catch (thrown) {
