@@ -39,6 +39,18 @@ function quadraticTask(
   };
 }
 
+/** One task with one weight on the single shared slot. */
+function oneWeight(): PagedState {
+  return {
+    pageSize: 1,
+    sharedPageCount: 1,
+    shared: new Float32Array(1),
+    exclusive: [new Float32Array(0)],
+    tables: [Uint32Array.from([0])],
+    selfTying: false,
+  };
+}
+
 describe('joint optimisation', () => {
   it('drives a shared page to the minimiser of the summed losses and exclusive pages to their own optimum', async () => {
     const P = 4;
@@ -85,14 +97,7 @@ describe('joint optimisation', () => {
       },
     };
     const run = async (ema: number) => {
-      const state: PagedState = {
-        pageSize: 1,
-        sharedPageCount: 1,
-        shared: new Float32Array(1),
-        exclusive: [new Float32Array(0)],
-        tables: [Uint32Array.from([0])],
-        selfTying: false,
-      };
+      const state: PagedState = oneWeight();
       const r = await optimizeJointly(state, [task], {
         steps: 2000,
         lr: 0.05,
@@ -148,14 +153,7 @@ describe('joint optimisation', () => {
     const controller = new AbortController();
     controller.abort();
     const t = quadraticTask('a', Float32Array.from([1]));
-    const state: PagedState = {
-      pageSize: 1,
-      sharedPageCount: 1,
-      shared: new Float32Array(1),
-      exclusive: [new Float32Array(0)],
-      tables: [Uint32Array.from([0])],
-      selfTying: false,
-    };
+    const state: PagedState = oneWeight();
     await expect(
       optimizeJointly(state, [t], {
         steps: 10,
@@ -173,14 +171,7 @@ describe('joint optimisation', () => {
   it('on a plateau lowers the rate twice before stopping (schedule "plateau")', async () => {
     // Validation never improves, so only the schedule decides when the run ends.
     const flat = () => quadraticTask('a', Float32Array.from([1]), () => 0.5);
-    const state = (): PagedState => ({
-      pageSize: 1,
-      sharedPageCount: 1,
-      shared: new Float32Array(1),
-      exclusive: [new Float32Array(0)],
-      tables: [Uint32Array.from([0])],
-      selfTying: false,
-    });
+    const state = (): PagedState => oneWeight();
     const base = {
       steps: 1000,
       lr: 0.01,
