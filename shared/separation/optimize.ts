@@ -235,7 +235,7 @@ export async function optimizeJointly(
   let best: EvalPoint | undefined;
   const snapshot = new PageSnapshot(state);
   // The averaged pages, in a state that shares the tables; evaluated instead of `state` when on.
-  const ema = options.ema ? options.ema : 0;
+  const ema = options.ema ?? 0;
   const averaged: PagedState = ema
     ? { ...state, shared: state.shared.slice(), exclusive: state.exclusive.map((e) => e.slice()) }
     : state;

@@ -9,7 +9,7 @@
  * worker, so results do not depend on how many workers there are.
  */
 import { availableParallelism } from 'node:os';
-import { attemptAsync, fail, ok, unwrap, type Result } from '../core/errors.ts';
+import { attemptAsync, ok, unwrap, type Result } from '../core/errors.ts';
 import { WorkerService } from '../core/worker-service.ts';
 import { inferShapes } from '../autodiff/shapes.ts';
 import type { Split, TaskData } from '../datasets/types.ts';
@@ -250,6 +250,6 @@ export async function openTaskRunners(
     return ok({ runners: sessions, close });
   }
   const pool = await TaskWorkers.open(tasks, workers);
-  if (!pool.ok) return fail(pool.error.code, pool.error.message, pool.error.hint);
+  if (!pool.ok) return pool;
   return ok({ runners: pool.value.tasks, close: () => pool.value.close() });
 }
