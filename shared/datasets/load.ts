@@ -28,6 +28,11 @@ export const DEFAULT_DATA_ROOT = resolve(dirname(fileURLToPath(import.meta.url))
 export interface LoadOptions {
   /** Folder holding one sub-folder per task; defaults to the repository's resources/data. */
   readonly root?: string;
+  /**
+   * Folders searched in order for the task (the first holding `<task>/meta.json` wins); `root` is
+   * ignored when given. Build it with `dataRoots` so the bundled tasks stay reachable.
+   */
+  readonly roots?: readonly string[];
   /** Check the files' SHA-256 against meta.json (default true; ~50 ms for the largest task). */
   readonly verifyHashes?: boolean;
 }
@@ -78,20 +83,34 @@ export function loadTask(task: string, options: LoadOptions = {}): Result<TaskDa
   return result.ok ? result.value : result;
 }
 
-function loadChecked(task: string, options: LoadOptions): Result<TaskData> {
+/**
+ * The folder of `task`: the first of `roots` holding it. A missing task is E_NOT_FOUND listing every
+ * folder searched and the tasks each holds.
+ */
+export function findTaskDir(task: string, roots: readonly string[]): Result<string> {
   if (!/^[A-Za-z0-9_-]+$/.test(task))
     return fail('E_USAGE', `'${task}' is not a task id (letters, digits, _ and - only).`);
-  const root = options.root ?? DEFAULT_DATA_ROOT;
-  const dir = join(root, task);
-  if (!existsSync(dir)) {
-    const known = listTasks(root);
-    const list = known.ok && known.value.length > 0 ? ` Known tasks: ${known.value.join(', ')}.` : '';
-    return fail(
-      'E_NOT_FOUND',
-      `No task '${task}' in ${root}.${list}`,
-      'Run `node --import tsx scripts/import-data.ts` to import the tasks.',
-    );
+  for (const root of roots) {
+    const dir = join(root, task);
+    if (existsSync(join(dir, META_FILE)) || (roots.length === 1 && existsSync(dir))) return ok(dir);
   }
+  const known = new Set<string>();
+  for (const root of roots) {
+    const listed = listTasks(root);
+    if (listed.ok) for (const name of listed.value) known.add(name);
+  }
+  const list = known.size > 0 ? ` Known tasks: ${[...known].sort().join(', ')}.` : '';
+  return fail(
+    'E_NOT_FOUND',
+    `No task '${task}' in ${roots.join(', ')}.${list}`,
+    'Import your data with `wsep data import <source> --task <id>` (it writes ./data/<id>), or pass --data with the folder you imported it into.',
+  );
+}
+
+function loadChecked(task: string, options: LoadOptions): Result<TaskData> {
+  const found = findTaskDir(task, options.roots ?? [options.root ?? DEFAULT_DATA_ROOT]);
+  if (!found.ok) return found;
+  const dir = found.value;
   const metaResult = readTaskMeta(dir);
   if (!metaResult.ok) return metaResult;
   const meta = metaResult.value;
