@@ -167,6 +167,8 @@ export function writeTaskDir(root: string, packed: PackedTask): Result<string> {
       rmSync(old, { recursive: true, force: true });
     } catch (thrown) {
       rmSync(temp, { recursive: true, force: true });
+      // The old folder was moved aside but the new one never arrived: put the old one back.
+      if (!existsSync(final) && existsSync(old)) renameSync(old, final);
       throw new Error(`Cannot write ${final}: ${(thrown as Error).message}`);
     }
     return final;

@@ -11,17 +11,19 @@ import { readBundle, verifyBundle } from './read.ts';
 import { tinyPlan } from './testing.ts';
 import { writeBundle } from './write.ts';
 
+let root: string;
 let dir: string;
 let files: string[];
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'wsep-fuzz-'));
-  const info = await writeBundle(tinyPlan(5), join(dir, 'b'));
+  root = mkdtempSync(join(tmpdir(), 'wsep-fuzz-'));
+  dir = join(root, 'b');
+  const info = await writeBundle(tinyPlan(5), dir);
   if (!info.ok) throw new Error(info.error.message);
-  dir = join(dir, 'b');
   files = info.value.files.map((f) => f.path);
 });
-afterAll(() => rmSync(join(dir, '..'), { recursive: true, force: true }));
+// Removes the mkdtemp folder itself: if the set-up failed half-way, nothing above it is touched.
+afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 describe('fuzz', () => {
   it('detects every one of 400 seeded byte flips, without throwing', async () => {

@@ -1,7 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { useTempDir } from '../core/testing-temp.ts';
 import { Rng } from '../core/rng.ts';
 import { GraphBuilder, attr } from './builder.ts';
 import { decodeModel, encodeModel } from './codec.ts';
@@ -12,7 +12,7 @@ import { DataType, type Model } from './types.ts';
 import { validateModel } from './validate.ts';
 import { selectWeights, weightsAsInitializers, weightsAsInputs } from './weights.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'wsep-onnx-'));
+const dir = useTempDir('wsep-onnx-');
 
 function unwrapOk<T>(r: { ok: true; value: T } | { ok: false; error: { message: string } }): T {
   if (!r.ok) throw new Error(r.error.message);
