@@ -1,18 +1,33 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { hiddenEntries, testTempDir, useTempDir } from '../core/testing-temp.ts';
+import { writeBundle } from '../image/write.ts';
+import { tinyPlan } from '../image/testing.ts';
 import { saveModel } from '../onnx/io.ts';
 import { tinyConvNet } from '../onnx/testing.ts';
 import { parseArgs } from './args.ts';
 import { COMMANDS } from './commands/index.ts';
-import { main } from './main.ts';
+import { EXIT_CANCELLED, interruptHandler, main, takeGlobalOptions } from './main.ts';
 
-async function run(argv: string[]) {
+const dir = useTempDir('wsep-cli-');
+const model = join(dir, 'tiny.onnx');
+saveModel(model, tinyConvNet());
+
+async function run(argv: string[], signal?: AbortSignal) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await main(argv, { out: (t) => out.push(t), err: (t) => err.push(t) });
-  return { code, out: out.join('\n'), err: err.join('\n') };
+  const code = await main(argv, {
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    ...(signal ? { signal } : {}),
+  });
+  return { code, out: out.join('\n'), err: err.join('\n'), errLines: err };
+}
+
+/** Each stderr line of a --progress json run, parsed (a line that is not JSON fails the test). */
+function events(lines: readonly string[]): Record<string, unknown>[] {
+  return lines.map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 describe('wsep CLI', () => {
@@ -45,9 +60,7 @@ describe('wsep CLI', () => {
   });
 
   it('inspects a model as text and JSON, and reports corrupt files without a stack trace', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'wsep-cli-'));
-    const path = join(dir, 'tiny.onnx');
-    saveModel(path, tinyConvNet());
+    const path = model;
     const text = await run(['inspect', path]);
     expect(text.code).toBe(0);
     expect(text.out).toContain('Parameters: 235');
@@ -88,5 +101,127 @@ describe('wsep CLI', () => {
     expect(distill.err).toContain('--distill takes a weight from 0 to 1, got "1.5"');
     const ema = await run(['plan', '--ema', '1', '--only', 'digits8x8']);
     expect(ema.err).toContain('page-average decay must be in [0, 1)');
+  });
+});
+
+describe('wsep --progress', () => {
+  it('is accepted anywhere in argv, as "--progress mode" or "--progress=mode"', async () => {
+    expect(takeGlobalOptions(['--progress', 'json', 'inspect', 'a.onnx'])).toEqual({
+      ok: true,
+      value: { argv: ['inspect', 'a.onnx'], progress: 'json' },
+    });
+    expect(takeGlobalOptions(['plan', '--progress=none', '--quick'])).toEqual({
+      ok: true,
+      value: { argv: ['plan', '--quick'], progress: 'none' },
+    });
+    // After "--" everything is the command's.
+    expect(takeGlobalOptions(['x', '--', '--progress', 'json'])).toEqual({
+      ok: true,
+      value: { argv: ['x', '--', '--progress', 'json'], progress: 'auto' },
+    });
+    expect((await run(['--progress', 'none', 'inspect', model])).code).toBe(0);
+    expect((await run(['inspect', model, '--progress=lines'])).code).toBe(0);
+  });
+
+  it('refuses a missing or unknown mode as a usage error', async () => {
+    const missing = await run(['inspect', model, '--progress']);
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('--progress needs a value');
+    const unknown = await run(['--progress', 'bars', 'inspect', model]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('--progress must be one of auto, line, lines, json, none, got "bars"');
+  });
+
+  it('is documented in wsep --help and in every command’s help', async () => {
+    const top = await run(['--help']);
+    expect(top.out).toContain('--progress <mode>');
+    expect(top.out).toMatch(/json {3}every stderr line is one JSON object/);
+    for (const c of COMMANDS) expect((await run([c.name, '--help'])).out).toContain('--progress <mode>');
+  });
+
+  it('json: stderr is JSON lines only, ending with the result or the error event', async () => {
+    const good = await run(['inspect', model, '--progress', 'json']);
+    expect(good.code).toBe(0);
+    expect(events(good.errLines)).toEqual([{ type: 'result', exitCode: 0 }]);
+    const usage = await run(['frobnicate', '--progress', 'json']);
+    expect(usage.code).toBe(2);
+    expect(events(usage.errLines)).toEqual([
+      {
+        type: 'error',
+        exitCode: 2,
+        code: 'E_USAGE',
+        message: 'unknown command "frobnicate".',
+        hint: 'Run "wsep --help" for the list of commands.',
+      },
+    ]);
+    const missing = await run(['plan', '--models', join(dir, 'none'), '--progress', 'json']);
+    expect(missing.code).toBe(1);
+    const last = events(missing.errLines).at(-1)!;
+    expect(last).toMatchObject({ type: 'error', exitCode: 1, code: 'E_NOT_FOUND' });
+  });
+});
+
+describe('wsep cancellation', () => {
+  it('a command stopped by the signal exits with 130 and one "cancelled" line, writing nothing', async () => {
+    const controller = new AbortController();
+    controller.abort();
+    const out = join(testTempDir('wsep-cli-cancel-'), 'd.onnx');
+    const r = await run(['train', '--task', 'digits8x8', '--steps', '50', '--out', out], controller.signal);
+    expect(r.code).toBe(EXIT_CANCELLED);
+    expect(r.errLines.at(-1)).toBe('wsep train: cancelled.');
+    expect(r.err).not.toMatch(/\n\s+at /);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('the first Ctrl-C aborts the signal, the second quits at once', () => {
+    const controller = new AbortController();
+    let quits = 0;
+    const onSigint = interruptHandler(controller, () => quits++);
+    onSigint();
+    expect(controller.signal.aborted).toBe(true);
+    expect(quits).toBe(0);
+    onSigint();
+    expect(quits).toBe(1);
+  });
+});
+
+describe('wsep plan --out', () => {
+  it('refuses an existing file before any model is loaded', async () => {
+    const file = join(testTempDir('wsep-cli-out-'), 'notes.txt');
+    writeFileSync(file, 'mine');
+    const started = performance.now();
+    const r = await run(['plan', '--only', 'digits8x8', '--out', file, '--progress', 'json']);
+    expect(performance.now() - started).toBeLessThan(3000);
+    expect(r.code).toBe(2);
+    const all = events(r.errLines);
+    expect(all.some((e) => e['type'] === 'progress' || e['type'] === 'log')).toBe(false);
+    expect(all.at(-1)).toMatchObject({ type: 'error', code: 'E_USAGE' });
+    expect(String(all.at(-1)!['message'])).toContain(`--out ${file} is an existing file`);
+  });
+
+  it('refuses a non-empty folder that is not a plan bundle, and leaves it as it was', async () => {
+    const folder = join(testTempDir('wsep-cli-out-'), 'photos');
+    mkdirSync(folder);
+    writeFileSync(join(folder, 'cat.jpg'), 'meow');
+    const r = await run(['plan', '--only', 'digits8x8', '--out', folder, '--progress', 'json']);
+    expect(r.code).toBe(2);
+    const all = events(r.errLines);
+    expect(all.some((e) => e['stage'] === 'fisher')).toBe(false);
+    expect(String(all.at(-1)!['message'])).toContain('is a folder that is not a plan bundle');
+    expect(existsSync(join(folder, 'cat.jpg'))).toBe(true);
+  });
+
+  it('accepts an empty folder or an existing bundle (checked before the models are)', async () => {
+    const root = testTempDir('wsep-cli-out-');
+    const empty = join(root, 'empty');
+    mkdirSync(empty);
+    const bundle = join(root, 'bundle');
+    expect((await writeBundle(tinyPlan(3), bundle)).ok).toBe(true);
+    for (const out of [empty, bundle]) {
+      const r = await run(['plan', '--models', join(root, 'no-models'), '--out', out]);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain('No models folder');
+    }
+    expect(hiddenEntries(root)).toEqual([]);
   });
 });

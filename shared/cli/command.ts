@@ -1,14 +1,27 @@
 /** The shape of a `wsep` sub-command. Commands print through the context, never to process streams. */
 import type { Result } from '../core/errors.ts';
+import type { ProgressSink } from '../core/progress.ts';
 import type { OptionSpec, ParsedArgs } from './args.ts';
+import { formatProgress } from './progress-line.ts';
 
 export interface CommandContext {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
-  /** Redraws a one-line status (progress); a no-op when the output is not a terminal. */
+  /** Free-form status text: redrawn in place on a terminal, an occasional line in a log. */
   readonly status: (text: string) => void;
+  /**
+   * Progress of long work, shown as `--progress` asks (a redrawn line, log lines, JSON events).
+   * Optional so that hand-made contexts (tests) may leave it out; read it through `progressSink(ctx)`.
+   */
+  readonly progress?: ProgressSink;
+  /** Aborted by Ctrl-C; a command that stops on it returns E_CANCELLED (exit code 130). */
   readonly signal: AbortSignal;
   readonly cwd: string;
+}
+
+/** Where a command sends its progress events: the context's sink, else its status line as text. */
+export function progressSink(ctx: CommandContext): ProgressSink {
+  return ctx.progress ?? ((e) => ctx.status(formatProgress(e)));
 }
 
 export interface Command {

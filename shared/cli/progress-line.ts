@@ -1,4 +1,8 @@
-/** Renders progress events as one status line: "[fisher] mnist 120/256  43%  ETA 0:52". */
+/**
+ * Progress on stderr in the form chosen with `--progress`: one redrawn status line on a terminal
+ * ("[fisher] mnist 120/256  43%  ETA 0:52"), plain lines for logs and CI, or JSON lines for programs.
+ */
+import { fail, ok, type Result, type WsepError } from '../core/errors.ts';
 import type { ProgressEvent } from '../core/progress.ts';
 
 export function formatDuration(seconds: number): string {
@@ -19,4 +23,135 @@ export function formatProgress(e: ProgressEvent): string {
   if (e.etaSeconds !== undefined) parts.push(`ETA ${formatDuration(e.etaSeconds)}`);
   if (e.message) parts.push(e.message);
   return parts.join('  ');
+}
+
+export const PROGRESS_CHOICES = ['auto', 'line', 'lines', 'json', 'none'] as const;
+export type ProgressMode = Exclude<(typeof PROGRESS_CHOICES)[number], 'auto'>;
+
+/** `auto` is the redrawn line where stderr is a terminal, and plain lines where it is a file or a pipe. */
+export function resolveProgressMode(value: string, stderrIsTty: boolean): Result<ProgressMode> {
+  if (value === 'auto') return ok(stderrIsTty ? 'line' : 'lines');
+  if ((PROGRESS_CHOICES as readonly string[]).includes(value)) return ok(value as ProgressMode);
+  return fail(
+    'E_USAGE',
+    `--progress must be one of ${PROGRESS_CHOICES.join(', ')}, got "${value}".`,
+    'Run "wsep --help" for what each one shows.',
+  );
+}
+
+/** The `wsep --help` text for --progress, shown with every command's help too. */
+export const PROGRESS_HELP = [
+  'Global options (any command):',
+  '  --progress <mode>  How progress is shown on stderr (default: auto):',
+  '                       auto   a redrawn line on a terminal, otherwise lines',
+  '                       line   one status line, redrawn in place',
+  '                       lines  a plain line at each stage change and about every 5% of the job, with the ETA',
+  '                       json   every stderr line is one JSON object: {"type":"progress",...} events, and',
+  '                              last {"type":"result","exitCode":0} or {"type":"error","exitCode":n,"code",...}',
+  '                       none   no progress',
+].join('\n');
+
+/** Share of the whole job between two `lines` progress lines within one stage. */
+export const LINES_STEP = 0.05;
+
+/**
+ * Picks the events worth a line of their own in a log: every stage change, and each time the whole
+ * job passes another `step` of its fraction. Events arrive hundreds of times per job; a log wants ~20.
+ */
+export class LinesThrottle {
+  private stage: string | undefined;
+  private bucket = -1;
+
+  constructor(private readonly step: number = LINES_STEP) {}
+
+  accept(e: ProgressEvent): boolean {
+    // The small epsilon keeps 0.15 (0.1499999… in binary) in the bucket a reader expects.
+    const bucket = Math.floor(Math.max(0, e.fraction) / this.step + 1e-9);
+    if (e.stage === this.stage && bucket <= this.bucket) return false;
+    this.stage = e.stage;
+    this.bucket = bucket;
+    return true;
+  }
+}
+
+/** Free-form status text in `lines` mode: at most one line this often, so a chatty caller cannot flood a log. */
+export const STATUS_LINE_MS = 1000;
+
+export interface StderrWriters {
+  /** Writes one whole line. */
+  readonly line: (text: string) => void;
+  /** Redraws the one status line in place (a terminal); '' clears it. */
+  readonly redraw?: (text: string) => void;
+}
+
+/** Everything `wsep` writes to stderr, in the chosen mode. */
+export interface StderrOutput {
+  readonly mode: ProgressMode;
+  progress(e: ProgressEvent): void;
+  /** Free-form status text (older commands' progress, or a note such as "loading…"). */
+  status(text: string): void;
+  /** A message for the user that is not an error (e.g. the plan's summary line). */
+  note(text: string): void;
+  /** The run's last word: the error (or "cancelled"), and in json mode the result event. */
+  finish(exitCode: number, error?: WsepError, command?: string): void;
+}
+
+export function formatError(error: WsepError): string {
+  return `error: ${error.message}${error.hint ? `\n  hint: ${error.hint}` : ''}`;
+}
+
+function jsonLine(fields: Record<string, unknown>): string {
+  try {
+    return JSON.stringify(fields);
+  } catch {
+    // details that JSON cannot hold (a BigInt, a cycle) must not cost the program its error event.
+    const { details: _details, ...rest } = fields;
+    return JSON.stringify(rest);
+  }
+}
+
+export function createStderrOutput(
+  mode: ProgressMode,
+  writers: StderrWriters,
+  now: () => number = () => Date.now(),
+): StderrOutput {
+  const { line, redraw } = writers;
+  const drawn = mode === 'line' && redraw !== undefined;
+  const throttle = new LinesThrottle();
+  let lastStatus = '';
+  let lastStatusAt = -Infinity;
+  return {
+    mode,
+    progress(e) {
+      if (mode === 'none') return;
+      if (mode === 'json') line(jsonLine({ type: 'progress', ...e }));
+      else if (drawn) redraw(formatProgress(e));
+      else if (throttle.accept(e)) line(formatProgress(e));
+    },
+    status(text) {
+      if (mode === 'none') return;
+      if (drawn) return redraw(text);
+      if (text === '') return;
+      if (mode === 'json') return line(jsonLine({ type: 'status', message: text }));
+      const t = now();
+      if (text === lastStatus || t - lastStatusAt < STATUS_LINE_MS) return;
+      lastStatus = text;
+      lastStatusAt = t;
+      line(text);
+    },
+    note(text) {
+      if (drawn) redraw('');
+      line(mode === 'json' ? jsonLine({ type: 'log', message: text }) : text);
+    },
+    finish(exitCode, error, command) {
+      if (drawn) redraw('');
+      if (mode === 'json') {
+        if (!error) return line(jsonLine({ type: 'result', exitCode }));
+        return line(jsonLine({ type: 'error', exitCode, ...error }));
+      }
+      if (!error) return;
+      if (error.code === 'E_CANCELLED') line(command ? `wsep ${command}: cancelled.` : 'cancelled.');
+      else line(formatError(error));
+    },
+  };
 }

@@ -4,8 +4,7 @@ import { formatBytes } from '../../core/units.ts';
 import { buildGpuZoo } from '../../zoo/build-gpu.ts';
 import { buildZoo, readZooManifest, type ZooManifest } from '../../zoo/build.ts';
 import { ZOO_TASKS } from '../../zoo/tasks.ts';
-import type { Command } from '../command.ts';
-import { formatProgress } from '../progress-line.ts';
+import { progressSink, type Command } from '../command.ts';
 
 export const DEFAULT_ZOO_DIR = 'resources/zoo';
 
@@ -93,7 +92,7 @@ export const zooCommand: Command = {
         seed: Number(args.options['seed']),
         signal: ctx.signal,
         ...(only ? { models: only } : {}),
-        progress: (e) => ctx.status(formatProgress(e)),
+        progress: progressSink(ctx),
       });
       if (!built.ok) return built;
       ctx.out(
@@ -111,6 +110,7 @@ export const zooCommand: Command = {
     const scale = Number(args.options['scale']);
     if (!(scale > 0)) return fail('E_USAGE', `--scale must be positive, got ${scale}.`);
     const started = Date.now();
+    const progress = progressSink(ctx);
     const built = await buildZoo({
       outDir: out,
       seed: Number(args.options['seed']),
@@ -120,7 +120,7 @@ export const zooCommand: Command = {
       ...(only ? { tasks: only } : {}),
       progress: (e) => {
         if (e.stage === 'done') ctx.err(`zoo: ${e.task} done (${e.step}/${e.total})`);
-        else ctx.status(formatProgress(e));
+        else progress(e);
       },
     });
     if (!built.ok) return built;
