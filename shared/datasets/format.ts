@@ -53,7 +53,17 @@ export interface NormalizationPolicy {
   /** inputShape axis the statistics are taken per (0 = channel); null = one global mean/std. */
   readonly axis: number | null;
   readonly description: string;
+  /**
+   * 'none': no statistics, the loader uses mean 0 and std 1 (x' = x · scale). Absent (every
+   * bundled task, and the default) means statistics from the train split, so older folders load as
+   * they always did.
+   */
+  readonly method?: 'none';
 }
+
+/** What to do about a broken task folder, for both kinds of task. */
+export const REBUILD_HINT =
+  'Rebuild the task folder: `wsep data import <source> --task <id> --force` for your own data, `node --import tsx scripts/import-data.ts --only <task>` for a bundled task.';
 
 export interface TaskMeta {
   readonly format: typeof FORMAT_NAME;
@@ -175,10 +185,7 @@ export function validateMeta(json: unknown, file: string): Result<TaskMeta> {
   if (m.format !== FORMAT_NAME)
     c.fail('format', `must be '${FORMAT_NAME}' (got ${JSON.stringify(m.format)})`);
   if (m.version !== FORMAT_VERSION) {
-    c.fail(
-      'version',
-      `must be ${FORMAT_VERSION} (got ${JSON.stringify(m.version)}); re-run scripts/import-data.ts`,
-    );
+    c.fail('version', `must be ${FORMAT_VERSION} (got ${JSON.stringify(m.version)}); re-import the task`);
   }
   c.string(m, 'task');
   c.string(m, 'title');
@@ -289,6 +296,8 @@ export function validateMeta(json: unknown, file: string): Result<TaskMeta> {
       c.fail('normalization.axis', `must be null or an axis of inputShape (got ${JSON.stringify(axis)})`);
     }
     c.string(norm, 'description', 'normalization.description');
+    if (norm.method !== undefined && norm.method !== 'none')
+      c.fail('normalization.method', `must be 'none' or absent (got ${JSON.stringify(norm.method)})`);
   }
 
   if (!Array.isArray(m.notes) || m.notes.some((e) => typeof e !== 'string'))
@@ -309,12 +318,7 @@ export function validateMeta(json: unknown, file: string): Result<TaskMeta> {
   if (c.problems.length > 0) {
     const [first, ...rest] = c.problems;
     const more = rest.length > 0 ? ` (and ${rest.length} more problem${rest.length > 1 ? 's' : ''})` : '';
-    return fail(
-      'E_DATASET',
-      `${first}${more}.`,
-      'Re-run `node --import tsx scripts/import-data.ts` to rebuild the task folder.',
-      { problems: c.problems },
-    );
+    return fail('E_DATASET', `${first}${more}.`, REBUILD_HINT, { problems: c.problems });
   }
   return ok(json as TaskMeta);
 }

@@ -12,6 +12,7 @@ import { decodeToFloat32 } from './encode.ts';
 import {
   BYTES_PER_VALUE,
   META_FILE,
+  REBUILD_HINT,
   SPLIT_NAMES,
   validateMeta,
   type SplitName,
@@ -48,7 +49,7 @@ export function listTasks(root: string = DEFAULT_DATA_ROOT): Result<string[]> {
       return fail(
         'E_NOT_FOUND',
         `No task data folder at ${root}.`,
-        'Run `node --import tsx scripts/import-data.ts`.',
+        'Import your data with `wsep data import <source> --task <id>`, or pass --data with the folder that holds your task folders.',
       );
     return fail('E_IO', `Cannot list ${root}: ${(thrown as Error).message}`);
   }
@@ -129,7 +130,7 @@ function loadChecked(task: string, options: LoadOptions): Result<TaskData> {
     return fail(
       'E_DATASET',
       `${xPath} has ${xBytes.value.byteLength} bytes, expected ${expectedX} (counts.total ${n} × storedShape [${meta.storedShape}] × ${BYTES_PER_VALUE[meta.x.dtype]} bytes of ${meta.x.dtype}).`,
-      'The file is truncated or from another import; re-run scripts/import-data.ts.',
+      `The file is truncated or from another import. ${REBUILD_HINT}`,
     );
   }
   const yPath = join(dir, meta.y.file);
@@ -139,7 +140,7 @@ function loadChecked(task: string, options: LoadOptions): Result<TaskData> {
     return fail(
       'E_DATASET',
       `${yPath} has ${yBytes.value.byteLength} labels, expected counts.total = ${n}.`,
-      'Re-run scripts/import-data.ts.',
+      REBUILD_HINT,
     );
   }
   if (options.verifyHashes !== false) {
@@ -184,15 +185,19 @@ function build(meta: TaskMeta, xBytes: Uint8Array, y: Uint8Array): TaskData {
   const x = new Float32Array(n * per);
   permuteSamples(raw, x, n, meta.storedShape, meta.permutation);
 
-  const { scale, axis } = meta.normalization;
+  const { scale, axis, method } = meta.normalization;
   const train = meta.splits.train;
-  const stats = computeStats(
-    x.subarray(train.start * per, (train.start + train.count) * per),
-    train.count,
-    meta.inputShape,
-    axis,
-    scale,
-  );
+  const statCount = axis === null ? 1 : meta.inputShape[axis]!;
+  const stats =
+    method === 'none'
+      ? { mean: new Array<number>(statCount).fill(0), std: new Array<number>(statCount).fill(1) }
+      : computeStats(
+          x.subarray(train.start * per, (train.start + train.count) * per),
+          train.count,
+          meta.inputShape,
+          axis,
+          scale,
+        );
   applyStats(x, n, meta.inputShape, axis, scale, stats);
 
   // The three splits are views into one buffer (no copies); consumers must not write past their split.
@@ -234,7 +239,7 @@ function readFile(path: string, field?: string): Result<Buffer> {
       return fail(
         'E_DATASET',
         `Missing file ${path}${field ? ` (named by field '${field}' of meta.json)` : ''}.`,
-        'Re-run `node --import tsx scripts/import-data.ts` to rebuild the task folder.',
+        REBUILD_HINT,
       );
     return fail('E_IO', `Cannot read ${path}: ${(thrown as Error).message}`);
   }
