@@ -175,7 +175,7 @@ export function separate(
     return fail(
       'E_BUDGET',
       `The level-1 budget (${formatBytes(l1Bytes)}) is short by ${-l1Free} bytes: the page tables need ${pageTableBytes} bytes and the runtime ${overhead} bytes before any shared page.`,
-      'Raise the level-1 budget, lower the runtime overhead, or use larger pages (fewer table entries).',
+      'Raise the level-1 budget (--l1), or use larger pages (--page-size) so that the page tables need fewer entries.',
       { budget: 'l1', shortBytes: -l1Free, pageTableBytes, overheadBytes: overhead },
     );
   }
@@ -192,8 +192,8 @@ export function separate(
       'E_BUDGET',
       `The level-2 budget (${formatBytes(l2Bytes)}) is short by ${forcedBytes - l2Bytes} bytes: with ${M} shared pages, ${forcedTotal} pages (${forcedBytes} bytes) must stay exclusive because they do not fit the shared pool (largest model "${models[worst]!.name}": ${counts[worst]} pages).`,
       t === 1
-        ? 'Raise the level-2 budget, raise the level-1 budget (more shared pages), or turn on self-tying.'
-        : 'Raise the level-2 budget, raise the level-1 budget (more shared pages), or allow more pages per slot.',
+        ? 'Raise the level-2 budget (--l2), raise the level-1 budget (--l1, more shared pages), or turn on self-tying (--self-tying 2).'
+        : 'Raise the level-2 budget (--l2), raise the level-1 budget (--l1, more shared pages), or allow more pages per slot (a larger --self-tying).',
       { budget: 'l2', shortBytes: forcedBytes - l2Bytes, forcedPages: forcedTotal, sharedPageCount: M },
     );
   }

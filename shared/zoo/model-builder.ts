@@ -186,7 +186,7 @@ export class ModelBuilder {
 
   /** 2-D convolution (NCHW). Use kernel [1, k] on [C, 1, T] inputs for 1-D convolution over time. */
   conv(name: string, x: Value, outChannels: number, o: ConvOptions): Value {
-    const [c, h, w] = this.chw(x, 'conv');
+    const [c, h, w] = this.chw(x, `Conv "${name}"`);
     const k = pair(o.kernel);
     const s = pair(o.stride ?? 1);
     const d = pair(o.dilation ?? 1);
@@ -203,7 +203,10 @@ export class ModelBuilder {
     const oh = windowOut(h, k[0], s[0], p[0], p[2], d[0]);
     const ow = windowOut(w, k[1], s[1], p[1], p[3], d[1]);
     if (oh <= 0 || ow <= 0)
-      raise('E_USAGE', `Conv "${name}": a ${times(k)} kernel does not fit the ${h}×${w} input.`);
+      raise(
+        'E_USAGE',
+        `Conv "${name}": a ${times(k)} kernel does not fit its [${x.shape.join(', ')}] input (${h}×${w} map).`,
+      );
     const full = this.layerName(name);
     const fanIn = (c / groups) * k[0] * k[1];
     const wName = this.graph.initializer(
@@ -505,7 +508,7 @@ export class ModelBuilder {
   }
 
   private pool(opType: string, kind: string, x: Value, kernel: number | Pair, o: PoolOptions): Value {
-    const [c, h, w] = this.chw(x, kind);
+    const [c, h, w] = this.chw(x, `${opType} "${this.valueHint(x, kind)}"`);
     const k = pair(kernel);
     const s = pair(o.stride ?? kernel);
     const p = pads4(o.pad ?? 0);
@@ -513,7 +516,10 @@ export class ModelBuilder {
     const oh = windowOut(h, k[0], s[0], p[0], p[2], 1, ceil);
     const ow = windowOut(w, k[1], s[1], p[1], p[3], 1, ceil);
     if (oh <= 0 || ow <= 0)
-      raise('E_USAGE', `${opType}: a ${times(k)} window does not fit the ${h}×${w} input.`);
+      raise(
+        'E_USAGE',
+        `${opType} "${this.valueHint(x, kind)}": a ${times(k)} window does not fit its [${x.shape.join(', ')}] input (${h}×${w} map).`,
+      );
     const attributes: Record<string, Attribute> = {
       kernel_shape: attr.ints(k),
       strides: attr.ints(s),

@@ -114,7 +114,8 @@ export function markdownGpuTable(rows: readonly ZooRow[] = gpuRows()): string {
   return lines.join('\n');
 }
 
-function describeAugmentation(a: Augmentation): string {
+/** One augmentation in words, e.g. `shift ±2 on axis 1`. */
+export function describeAugmentation(a: Augmentation): string {
   switch (a.kind) {
     case 'shift':
       return `shift ±${a.max} on axis ${a.axis}`;

@@ -65,6 +65,12 @@ export interface ZooTaskSpec {
   build(seed: number): Model;
   /** The model with its layer records (weights, MACs, shapes), for tables and docs. */
   describe(seed?: number): BuiltModel;
+  /**
+   * The same layers for another task's data: the input takes `inputShape` and the logits layer has
+   * `classes` outputs. Throws a WsepFailure (E_USAGE, naming the layer) when a layer cannot take the
+   * input; zoo/architecture.ts turns that into a result.
+   */
+  describeFor(inputShape: readonly number[], classes: number, seed?: number, name?: string): BuiltModel;
   readonly training: TrainingHints;
 }
 
@@ -78,9 +84,19 @@ function task(
   define: Define,
   training: TrainingHints,
 ): ZooTaskSpec {
-  const describe = (seed = 0): BuiltModel =>
-    buildModel(id, inputShape, seed, (b, x) => define(b, x, classes));
-  return { id, title, inputShape, classes, build: (seed) => describe(seed).model, describe, training };
+  const describeFor = (shape: readonly number[], n: number, seed = 0, name = id): BuiltModel =>
+    buildModel(name, shape, seed, (b, x) => define(b, x, n));
+  const describe = (seed = 0): BuiltModel => describeFor(inputShape, classes, seed);
+  return {
+    id,
+    title,
+    inputShape,
+    classes,
+    build: (seed) => describe(seed).model,
+    describe,
+    describeFor,
+    training,
+  };
 }
 
 /** The logits layer: LeCun init (std 1/√fan-in) keeps the initial logits small, whatever comes before. */
@@ -171,9 +187,9 @@ const harChestAccel: Define = (b, x, classes) => {
   return logits(b, x, classes);
 };
 
-/** 24 ultrasound ranges: a four-layer MLP. */
+/** 24 ultrasound ranges: a four-layer MLP (any other input is flattened first, for other tasks). */
 const wallFollowing: Define = (b, x, classes) => {
-  x = b.relu(b.dense('fc1', x, 192));
+  x = b.relu(b.dense('fc1', b.flatten(x), 192));
   x = b.relu(b.dense('fc2', x, 192));
   x = b.relu(b.dense('fc3', x, 118));
   return logits(b, x, classes);
