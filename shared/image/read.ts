@@ -112,6 +112,18 @@ function checkPageFile(entry: PageFile, bytes: Uint8Array, field: string, pageSi
   return out;
 }
 
+/**
+ * A file that disagrees with a manifest that fails its own plan id: the manifest's entry is the
+ * likely culprit (a hand-edited hash or size), so the problem names the manifest field, not the file.
+ */
+function suspectEntry(p: BundleProblem): BundleProblem {
+  return problem(
+    MANIFEST_FILE,
+    p.field,
+    `does not match ${p.file}; manifest.json fails its plan id, so this entry was probably edited — ${p.file} itself is not known to be bad.`,
+  );
+}
+
 interface Inspection {
   readonly problems: BundleProblem[];
   readonly planId?: string;
@@ -144,9 +156,13 @@ function inspect(dirInput: string): Inspection {
   const parsed = parseManifest(json);
   if (!parsed.manifest) return { problems: parsed.problems };
   const manifest = parsed.manifest;
-  // 2. The plan id: the digits at the id position are the parsed id, and they hash the manifest.
+  // 2. The plan id: the digits at the id position are the parsed id, and they hash the manifest. This
+  //    comes before any file is checked against the manifest: when the manifest itself was changed, a
+  //    file that disagrees with it is evidence against the manifest, not against the file.
   const stored = storedPlanId(manifestBytes);
+  let manifestIntact = true;
   if (stored !== manifest.planId) {
+    manifestIntact = false;
     problems.push(
       problem(
         MANIFEST_FILE,
@@ -155,21 +171,26 @@ function inspect(dirInput: string): Inspection {
       ),
     );
   } else if (computePlanId(manifestBytes) !== manifest.planId) {
+    manifestIntact = false;
     problems.push(
       problem(
         MANIFEST_FILE,
         'planId',
-        'the manifest does not hash to its plan id: it was modified or corrupted after it was written.',
+        'the manifest does not hash to its plan id: manifest.json was edited or corrupted after it was written, so the sizes and hashes it lists cannot be trusted.',
       ),
     );
   }
+  /** File checks against an untrusted manifest: a disagreement points at the manifest's entry. */
+  const againstManifest = (found: readonly BundleProblem[]): BundleProblem[] =>
+    manifestIntact ? [...found] : found.map(suspectEntry);
   // 3. Internal consistency (sizes, names, tables, tensors).
   problems.push(...checkManifest(manifest));
   // 4. Files: sizes and hashes against the manifest; graphs decode and match their weights. Files are
   //    opened at their canonical paths (derived from valid names), never at paths the manifest supplies.
   const P = manifest.pageSize;
   const sharedBytes = readOptional(dir, SHARED_FILE, problems, 'shared.file');
-  if (sharedBytes) problems.push(...checkPageFile(manifest.shared, sharedBytes, 'shared', P));
+  if (sharedBytes)
+    problems.push(...againstManifest(checkPageFile(manifest.shared, sharedBytes, 'shared', P)));
   const exclusive = new Map<string, Uint8Array>();
   const graphs = new Map<string, Model>();
   const graphBytes = new Map<string, Uint8Array>();
@@ -181,7 +202,7 @@ function inspect(dirInput: string): Inspection {
     if (ex) {
       totalBytes += ex.byteLength;
       const found = checkPageFile(m.exclusive, ex, `${f}.exclusive`, P);
-      problems.push(...found);
+      problems.push(...againstManifest(found));
       if (found.length === 0) exclusive.set(m.name, ex);
     }
     const gb = readOptional(dir, graphFile(m.name), problems, `${f}.graph.file`);
@@ -189,21 +210,25 @@ function inspect(dirInput: string): Inspection {
     totalBytes += gb.byteLength;
     if (gb.byteLength !== m.graph.bytes) {
       problems.push(
-        problem(
-          m.graph.file,
-          `${f}.graph.bytes`,
-          `the file has ${gb.byteLength} bytes but the manifest says ${m.graph.bytes}.`,
-        ),
+        ...againstManifest([
+          problem(
+            m.graph.file,
+            `${f}.graph.bytes`,
+            `the file has ${gb.byteLength} bytes but the manifest says ${m.graph.bytes}.`,
+          ),
+        ]),
       );
       return;
     }
     if (sha256Hex(gb) !== m.graph.sha256) {
       problems.push(
-        problem(
-          m.graph.file,
-          `${f}.graph.sha256`,
-          'the file does not match its SHA-256: the graph is corrupt.',
-        ),
+        ...againstManifest([
+          problem(
+            m.graph.file,
+            `${f}.graph.sha256`,
+            'the file does not match its SHA-256: the graph is corrupt.',
+          ),
+        ]),
       );
       return;
     }

@@ -9,11 +9,12 @@
  */
 import { createHash } from 'node:crypto';
 import { fail, ok, type Result } from '../core/errors.ts';
-import type { Split } from '../datasets/types.ts';
+import type { Preprocessing, Split } from '../datasets/types.ts';
 import { createSession, floatTensor, ort, type SessionOptions } from '../onnx/ort.ts';
 import { gatherInto, gatherRuns, type GatherRuns } from '../image/gather.ts';
 import { F32_BYTES } from '../image/manifest.ts';
 import { readBundle } from '../image/read.ts';
+import type { TaskAccuracy } from '../separation/plan.ts';
 import { HOST_IS_LITTLE_ENDIAN } from '../image/values.ts';
 import { ExclusiveFiles } from './l2.ts';
 import { ByteLru } from './lru.ts';
@@ -57,8 +58,21 @@ export interface MemoryAccount {
   readonly rss: number;
 }
 
+/** What a caller needs to feed a model and judge its answers: the bundle's facts about it. */
+export interface RuntimeModelInfo {
+  readonly name: string;
+  /** Per-sample input shape, without the batch axis. */
+  readonly inputShape: readonly number[];
+  readonly classes: readonly string[];
+  /** How raw samples were turned into model input when the plan was made (the data's train statistics). */
+  readonly preprocessing: Preprocessing;
+  /** The plan's accuracies (0..1), as measured by the planner. */
+  readonly accuracy: { readonly test: TaskAccuracy; readonly val: TaskAccuracy };
+}
+
 interface RuntimeModel {
   readonly name: string;
+  readonly info: RuntimeModelInfo;
   readonly inputName: string;
   readonly inputShape: readonly number[];
   readonly sampleSize: number;
@@ -121,6 +135,13 @@ export class PagedRuntime {
         feeds[t.name] = floatTensor(weightBuffer.subarray(t.offset, t.offset + t.length), t.dims);
       return {
         name: m.name,
+        info: {
+          name: m.name,
+          inputShape: m.inputShape,
+          classes: m.classes,
+          preprocessing: m.preprocessing,
+          accuracy: m.accuracy,
+        },
         inputName: m.inputName,
         inputShape: m.inputShape,
         sampleSize: m.inputShape.reduce((a, b) => a * b, 1),
@@ -168,6 +189,11 @@ export class PagedRuntime {
 
   get models(): readonly string[] {
     return this.entries.map((e) => e.name);
+  }
+
+  /** The bundle's facts about model `name`, or undefined when the bundle has no such model. */
+  modelInfo(name: string): RuntimeModelInfo | undefined {
+    return this.entries.find((e) => e.name === name)?.info;
   }
 
   get activeModel(): string | undefined {

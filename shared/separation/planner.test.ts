@@ -3,10 +3,9 @@
  * the plan's pages rebuild the weights the report was measured with, and bad inputs fail before
  * any long work.
  */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { testTempDir } from '../core/testing-temp.ts';
 import { writeBundle } from '../image/write.ts';
 import { PagedRuntime } from '../runtime/runtime.ts';
 import { loadTask } from '../datasets/load.ts';
@@ -102,7 +101,7 @@ describe('planSeparation', () => {
     const t = tasks();
     const r = await planSeparation(t, options({ steps: 20 }));
     if (!r.ok) throw new Error(r.error.message);
-    const dir = join(mkdtempSync(join(tmpdir(), 'wsep-plan-')), 'bundle');
+    const dir = join(testTempDir('wsep-plan-'), 'bundle');
     const written = await writeBundle(r.value.plan, dir);
     if (!written.ok) throw new Error(written.error.message);
     const runtime = await PagedRuntime.open(dir);

@@ -22,7 +22,7 @@ import { evaluatePages, gatherTask, optimizeJointly, type JointResult, type Page
 import { optimizeReference } from './optimize-reference.ts';
 import { occupancyHistogram, overlap } from './overlap.ts';
 import { pageCount, type Budgets, type Plan, type PlannedModel } from './plan.ts';
-import { buildReport, type PlanReport, type TaskReport } from './report.ts';
+import { buildReport, storedReport, type PlanReport, type TaskReport } from './report.ts';
 import { packingCeiling, packingCeilingSelfTying, separate } from './separate.ts';
 import { REFERENCE_SHARED_PAGES, separateReference } from './separate-reference.ts';
 import { buildPageTable, exclusivePagesOf } from './tables.ts';
@@ -587,7 +587,8 @@ async function runPlanner(
     sharedPages: state.shared,
     selfTying: selfTying > 1,
     models,
-    report: { ...report, initLosses: initScores, history: optimisation.history },
+    // Stored without wall-clock times, so that the same inputs and seed give the same plan id.
+    report: { ...storedReport(report), initLosses: initScores, history: optimisation.history },
   };
   return { plan, report, fisher, optimisation };
 }

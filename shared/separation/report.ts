@@ -111,6 +111,20 @@ export function buildReport(input: ReportInput): PlanReport {
   };
 }
 
+/**
+ * The report as a bundle stores it: the same facts without the wall-clock times (`stepMs`, `stages`).
+ * The stored report is hashed into the plan id, and times differ between two runs that make the same
+ * plan, so keeping them would give equal plans different ids. The CLI shows the full report.
+ */
+export type StoredPlanReport = Omit<PlanReport, 'timing'> & {
+  readonly timing: Pick<PlanReport['timing'], 'steps' | 'bestStep'>;
+};
+
+export function storedReport(report: PlanReport): StoredPlanReport {
+  const { timing, ...rest } = report;
+  return { ...rest, timing: { steps: timing.steps, bestStep: timing.bestStep } };
+}
+
 const pct = (x: number) => (x * 100).toFixed(1);
 const delta = (s: SplitAccuracy) => {
   const d = (s.after - s.before) * 100;
