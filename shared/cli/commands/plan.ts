@@ -1,9 +1,13 @@
-import { resolve } from 'node:path';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { fail, ok, type Result } from '../../core/errors.ts';
 import { formatBytes, parseBytes } from '../../core/units.ts';
+import { MANIFEST_FILE } from '../../image/manifest.ts';
 import { writeBundle } from '../../image/write.ts';
 import { INIT_KINDS, type InitKind } from '../../separation/init.ts';
+import { dataRoots } from '../../datasets/roots.ts';
 import { loadPlannerTasks } from '../../separation/inputs.ts';
+import { parsePairs } from '../../separation/pairing.ts';
 import {
   DEFAULT_PLANNER_OPTIONS,
   planSeparation,
@@ -15,8 +19,7 @@ import {
 import { renderReport } from '../../separation/report.ts';
 import { planForAccuracy, type FrontierPoint } from '../../separation/target.ts';
 import type { ParsedArgs } from '../args.ts';
-import type { Command, CommandContext } from '../command.ts';
-import { formatProgress } from '../progress-line.ts';
+import { progressSink, type Command, type CommandContext } from '../command.ts';
 
 /**
  * The quick setting used by `npm run demo`: 1500 joint steps, about 2 minutes with two worker threads
@@ -68,8 +71,27 @@ function plannerOptions(args: ParsedArgs, ctx: CommandContext): Result<PlannerOp
     floorPoints: num('floor', DEFAULT_PLANNER_OPTIONS.floorPoints),
     seed: num('seed', DEFAULT_PLANNER_OPTIONS.seed),
     signal: ctx.signal,
-    progress: (e) => ctx.status(formatProgress(e)),
+    progress: progressSink(ctx),
   });
+}
+
+/**
+ * The bundle replaces what is at --out only if that is a bundle (or an empty folder); saying so after
+ * an hour of planning would throw the plan away, so the same rule is checked before any model is read.
+ */
+function checkOutDir(out: string): Result<void> {
+  if (!existsSync(out)) return ok(undefined);
+  const hint = 'Give --out a new folder name, or an existing plan bundle to replace.';
+  if (!statSync(out).isDirectory())
+    return fail('E_USAGE', `--out ${out} is an existing file; a plan bundle is a folder.`, hint);
+  if (readdirSync(out).length > 0 && !existsSync(join(out, MANIFEST_FILE))) {
+    return fail(
+      'E_USAGE',
+      `--out ${out} is a folder that is not a plan bundle (it has files but no ${MANIFEST_FILE}); refusing to replace it.`,
+      hint,
+    );
+  }
+  return ok(undefined);
 }
 
 function distillOption(
@@ -104,11 +126,13 @@ function renderFrontier(points: readonly FrontierPoint[]): string {
 export const planCommand: Command = {
   name: 'plan',
   summary: 'Compute a weight-separation plan for a folder of models and write the bundle.',
-  usage: 'wsep plan [--models dir] [--l1 size] [--l2 size] [--out dir] [options]',
+  usage:
+    'wsep plan [--models dir] [--pair file.onnx=task,...] [--data dir[,dir]] [--only task,...] [--l1 size] [--l2 size] [--out dir] [options]',
   description: [
     'Ranks each model’s pages by Fisher information, keeps the critical ones exclusive (level 2),',
     'overlaps the rest onto the shared pages (level 1) and fine-tunes the shared pages jointly.',
-    'Each model is paired with the task data named by its weightsep.task metadata or its file name.',
+    'Each model is paired with a task by --pair, else its weightsep.task metadata, else its file name,',
+    'and must fit that task’s data (input shape, class count); both are checked before any work.',
     'Sizes accept B, KiB, MiB (or k, M) and KB, MB. The test split is used only in the report.',
   ].join('\n'),
   positionals: { min: 0, max: 0, names: '' },
@@ -123,10 +147,22 @@ export const planCommand: Command = {
     {
       name: 'data',
       kind: 'string',
-      value: 'dir',
-      description: 'Root of the task data folders (default: resources/data).',
+      value: 'dir[,dir]',
+      description: 'Folders holding task data, searched in order before resources/data (default: ./data).',
     },
-    { name: 'only', kind: 'string', value: 'task,...', description: 'Plan only these tasks.' },
+    {
+      name: 'pair',
+      kind: 'string',
+      value: 'file.onnx=task,...',
+      description:
+        'Pair these models with these tasks, over their metadata or file name; a model outside --models is added.',
+    },
+    {
+      name: 'only',
+      kind: 'string',
+      value: 'task,...',
+      description: 'Plan only these tasks (the tasks the models are paired with).',
+    },
     {
       name: 'l1',
       kind: 'string',
@@ -282,10 +318,17 @@ export const planCommand: Command = {
     const options = plannerOptions(args, ctx);
     if (!options.ok) return options;
     const o = options.value;
+    const out = resolve(ctx.cwd, String(args.options['out']));
+    const outUsable = checkOutDir(out);
+    if (!outUsable.ok) return outUsable;
     const only = args.options['only'] ? String(args.options['only']).split(',').filter(Boolean) : undefined;
-    const dataRoot = args.options['data'] ? resolve(ctx.cwd, String(args.options['data'])) : undefined;
+    const pairs =
+      args.options['pair'] !== undefined ? parsePairs(String(args.options['pair']), ctx.cwd) : ok([]);
+    if (!pairs.ok) return pairs;
     const tasks = loadPlannerTasks(resolve(ctx.cwd, String(args.options['models'])), {
-      ...(dataRoot ? { dataRoot } : {}),
+      roots: dataRoots(args.options['data'], ctx.cwd),
+      pairs: pairs.value,
+      augment: args.options['no-augment'] !== true,
       ...(only ? { only } : {}),
     });
     if (!tasks.ok) return tasks;
@@ -298,7 +341,6 @@ export const planCommand: Command = {
         (p.ceilingSelfTying ? `, ${p.ceilingSelfTying.toFixed(2)}x with self-tying ${o.selfTying}` : '') +
         `; strategy ${o.strategy}, ${o.steps} steps.`,
     );
-    const out = resolve(ctx.cwd, String(args.options['out']));
     if (args.options['max-drop'] !== undefined) {
       const target = await planForAccuracy(tasks.value, o, {
         maxDropPoints: Number(args.options['max-drop']),
