@@ -10,7 +10,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Plan } from '../separation/plan.ts';
+import type { Plan } from './plan.ts';
 import { computePlanId, sealPlanId } from './hash.ts';
 import { readBundle, verifyBundle } from './read.ts';
 import { tinyPlan } from './testing.ts';

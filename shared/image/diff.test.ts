@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Plan } from '../separation/plan.ts';
+import type { Plan } from './plan.ts';
 import { applyDelta, diffBundles, readDelta, writeDelta } from './diff.ts';
 import { readBundle } from './read.ts';
 import { convNet, syntheticPlan, tinyPlan, TINY_SPEC } from './testing.ts';

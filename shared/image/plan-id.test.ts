@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTask } from '../datasets/load.ts';
 import type { Split, TaskData } from '../datasets/types.ts';
-import type { Plan } from '../separation/plan.ts';
+import type { Plan } from './plan.ts';
 import { DEFAULT_PLANNER_OPTIONS, planSeparation, type PlannerTask } from '../separation/planner.ts';
 import { buildReport, storedReport, type PlanReport } from '../separation/report.ts';
 import { buildModel } from '../zoo/model-builder.ts';

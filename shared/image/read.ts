@@ -8,7 +8,7 @@ import { join, resolve } from 'node:path';
 import { fail, ok, type Result } from '../core/errors.ts';
 import { decodeModel } from '../onnx/codec.ts';
 import type { Model } from '../onnx/types.ts';
-import type { Plan, PlannedModel } from '../separation/plan.ts';
+import type { Plan, PlannedModel } from './plan.ts';
 import { computePlanId, sha256Hex, storedPlanId } from './hash.ts';
 import {
   F32_BYTES,

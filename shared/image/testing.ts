@@ -9,7 +9,7 @@ import { Rng } from '../core/rng.ts';
 import { GraphBuilder, attr, floatTensor } from '../onnx/builder.ts';
 import { DataType, type Model } from '../onnx/types.ts';
 import { selectWeights, weightsAsInputs } from '../onnx/weights.ts';
-import { pageCount, type Plan, type PlannedModel } from '../separation/plan.ts';
+import { pageCount, type Plan, type PlannedModel } from './plan.ts';
 
 export interface ConvNetSpec {
   /** [channels, height, width]; height and width divisible by 2^convs.length. */

@@ -4,7 +4,7 @@
  * Used by the reader on untrusted manifests and by the writer, which refuses to write a plan that breaks them.
  */
 import { DataType, type Model } from '../onnx/types.ts';
-import { pageCount } from '../separation/plan.ts';
+import { pageCount } from './plan.ts';
 import {
   F32_BYTES,
   MANIFEST_FILE,

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fail, ok, type Result } from '../core/errors.ts';
 import { encodeModel } from '../onnx/codec.ts';
-import type { Plan } from '../separation/plan.ts';
+import type { Plan } from './plan.ts';
 import { writeFolderAtomic, type FolderFile, type WriteStep } from './atomic.ts';
 import { ZERO_ID, computePlanId, pageHashes, sealPlanId, sha256Hex } from './hash.ts';
 import {

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProgressEvent } from '../core/progress.ts';
 import { DEFAULT_DATA_ROOT } from '../datasets/load.ts';
-import type { Plan } from '../separation/plan.ts';
+import type { Plan } from '../image/plan.ts';
 import { evaluateBundle } from './evaluate.ts';
 import { taskBundle } from './testing.ts';
 

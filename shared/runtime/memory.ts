@@ -3,7 +3,7 @@
  * can subtract the runtime's own needs from the L1 budget before sizing the shared pool (DESIGN.md step 3).
  * `PagedRuntime.memory()` reports the same parts from the buffers it actually holds (a test checks they agree).
  */
-import type { Plan } from '../separation/plan.ts';
+import type { Plan } from '../image/plan.ts';
 
 export interface Level1Parts {
   readonly sharedPages: number;

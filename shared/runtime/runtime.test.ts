@@ -9,7 +9,7 @@ import { writeBundle } from '../image/write.ts';
 import { createSession, floatTensor } from '../onnx/ort.ts';
 import { DataType, type Tensor } from '../onnx/types.ts';
 import { weightsAsInitializers } from '../onnx/weights.ts';
-import type { Plan, PlannedModel } from '../separation/plan.ts';
+import type { Plan, PlannedModel } from '../image/plan.ts';
 import { ByteLru } from './lru.ts';
 import { level1Parts } from './memory.ts';
 import { PagedRuntime } from './runtime.ts';

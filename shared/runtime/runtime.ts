@@ -14,7 +14,7 @@ import { createSession, floatTensor, ort, type SessionOptions } from '../onnx/or
 import { gatherInto, gatherRuns, type GatherRuns } from '../image/gather.ts';
 import { F32_BYTES } from '../image/manifest.ts';
 import { readBundle } from '../image/read.ts';
-import type { TaskAccuracy } from '../separation/plan.ts';
+import type { TaskAccuracy } from '../image/plan.ts';
 import { HOST_IS_LITTLE_ENDIAN } from '../image/values.ts';
 import { ExclusiveFiles } from './l2.ts';
 import { ByteLru } from './lru.ts';

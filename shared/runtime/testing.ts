@@ -11,7 +11,7 @@ import { DEFAULT_DATA_ROOT, loadTask, readTaskMeta } from '../datasets/load.ts';
 import type { TaskData } from '../datasets/types.ts';
 import { syntheticPlan } from '../image/testing.ts';
 import { writeBundle } from '../image/write.ts';
-import type { Plan, PlannedModel } from '../separation/plan.ts';
+import type { Plan, PlannedModel } from '../image/plan.ts';
 import { buildModel } from '../zoo/model-builder.ts';
 import { PagedRuntime } from './runtime.ts';
 

@@ -17,7 +17,7 @@ import { buildTrainingGraph } from '../autodiff/training-graph.ts';
 import type { Model } from '../onnx/types.ts';
 import { TrainingSession } from '../train/session.ts';
 import { formModel, pageSums } from './formation.ts';
-import { pageCount } from './plan.ts';
+import { pageCount } from '../image/plan.ts';
 
 export const DEFAULT_FISHER_SAMPLES = 256;
 

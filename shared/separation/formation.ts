@@ -8,7 +8,7 @@
 import { fail, ok, type Result } from '../core/errors.ts';
 import { DataType, elementCount, type Model, type Tensor } from '../onnx/types.ts';
 import { selectWeights } from '../onnx/weights.ts';
-import { pageCount, type TensorSlot } from './plan.ts';
+import { pageCount, type TensorSlot } from '../image/plan.ts';
 
 export interface Formation {
   readonly pageSize: number;

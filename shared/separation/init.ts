@@ -16,7 +16,7 @@
 import { fail, ok, type Result } from '../core/errors.ts';
 import { Rng } from '../core/rng.ts';
 import { pageLength } from './formation.ts';
-import { pageCount } from './plan.ts';
+import { pageCount } from '../image/plan.ts';
 import { slotOccupants } from './tables.ts';
 
 export type InitKind = 'fisher-mean' | 'fisher-mean-normalised' | 'random' | 'top-occupant';

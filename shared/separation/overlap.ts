@@ -24,7 +24,7 @@ import { fail, ok, type Result } from '../core/errors.ts';
 import { Rng } from '../core/rng.ts';
 import { solveAssignment } from './assignment.ts';
 import { pageLength } from './formation.ts';
-import { pageCount } from './plan.ts';
+import { pageCount } from '../image/plan.ts';
 
 export type OverlapStrategy = 'balanced' | 'merge-only' | 'reference';
 

@@ -21,7 +21,7 @@ import { INIT_KINDS, initSharedPages, randomInit, type InitKind } from './init.t
 import { evaluatePages, gatherTask, optimizeJointly, type JointResult, type PagedState } from './optimize.ts';
 import { optimizeReference } from './optimize-reference.ts';
 import { occupancyHistogram, overlap } from './overlap.ts';
-import { pageCount, type Budgets, type Plan, type PlannedModel } from './plan.ts';
+import { pageCount, type Budgets, type Plan, type PlannedModel } from '../image/plan.ts';
 import { buildReport, storedReport, type PlanReport, type TaskReport } from './report.ts';
 import { packingCeiling, packingCeilingSelfTying, separate } from './separate.ts';
 import { REFERENCE_SHARED_PAGES, separateReference } from './separate-reference.ts';

@@ -5,7 +5,7 @@
  * Budgets are not solved for — the report shows what this costs in bytes.
  */
 import { fail, ok, type Result } from '../core/errors.ts';
-import { pageCount } from './plan.ts';
+import { pageCount } from '../image/plan.ts';
 import { rankPages, type SeparationModelInput } from './separate.ts';
 
 export const REFERENCE_SHARED_PAGES = 128;

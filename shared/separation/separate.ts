@@ -15,7 +15,7 @@
 import { fail, ok, type Result } from '../core/errors.ts';
 import { formatBytes } from '../core/units.ts';
 import { checkPageSize } from './formation.ts';
-import { pageCount, type Budgets } from './plan.ts';
+import { pageCount, type Budgets } from '../image/plan.ts';
 
 export interface SeparationModelInput {
   readonly name: string;

@@ -14,7 +14,7 @@
  */
 import { fail, ok, type Result } from '../core/errors.ts';
 import { pageLength } from './formation.ts';
-import { pageCount } from './plan.ts';
+import { pageCount } from '../image/plan.ts';
 
 /** Builds a page table from each page's slot (−1 = exclusive). */
 export function buildPageTable(pageSlots: Int32Array, sharedPageCount: number): Result<Uint32Array> {

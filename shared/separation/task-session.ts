@@ -12,7 +12,7 @@ import { BatchSampler } from '../train/batches.ts';
 import { Evaluator, type Evaluation } from '../train/evaluator.ts';
 import { TrainingSession } from '../train/session.ts';
 import type { TaskGradients } from './optimize.ts';
-import type { TensorSlot } from './plan.ts';
+import type { TensorSlot } from '../image/plan.ts';
 
 export interface TaskSessionOptions {
   readonly batchSize: number;

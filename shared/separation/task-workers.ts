@@ -16,7 +16,7 @@ import type { Split, TaskData } from '../datasets/types.ts';
 import { decodeModel, encodeModel } from '../onnx/codec.ts';
 import type { Model } from '../onnx/types.ts';
 import type { Evaluation } from '../train/evaluator.ts';
-import type { TensorSlot } from './plan.ts';
+import type { TensorSlot } from '../image/plan.ts';
 import { TaskSession, type TaskRunner, type TaskSessionOptions } from './task-session.ts';
 
 type SplitName = 'train' | 'val' | 'test';

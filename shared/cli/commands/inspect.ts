@@ -14,7 +14,7 @@ import { selectWeights } from '../../onnx/weights.ts';
 import { checkFit } from '../../separation/fit-check.ts';
 import { checkPageSize } from '../../separation/formation.ts';
 import { pairingOf, pairingText, TASK_KEY } from '../../separation/pairing.ts';
-import { pageCount } from '../../separation/plan.ts';
+import { pageCount } from '../../image/plan.ts';
 import type { Command } from '../command.ts';
 
 const DEFAULT_PAGE_SIZE = 512;

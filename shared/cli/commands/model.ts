@@ -12,7 +12,7 @@ import { readModelFile } from '../../onnx/io.ts';
 import { checkFit } from '../../separation/fit-check.ts';
 import { checkPageSize } from '../../separation/formation.ts';
 import { TASK_KEY, setModelMetadata } from '../../separation/pairing.ts';
-import { pageCount } from '../../separation/plan.ts';
+import { pageCount } from '../../image/plan.ts';
 import { ARCH_FIELDS } from '../../zoo/arch-file.ts';
 import { isArchFile, resolveArchitecture, type BuildTarget } from '../../zoo/architecture.ts';
 import type { LayerRecord } from '../../zoo/model-builder.ts';
