@@ -2,22 +2,27 @@
 import { readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { writeFileSynced } from '../core/durable-fs.ts';
-import { attempt, fail, type Result } from '../core/errors.ts';
+import { attempt, fail, ok, type Result } from '../core/errors.ts';
 import { decodeModel, encodeModel } from './codec.ts';
 import type { Model } from './types.ts';
 import { validateModel, type ValidateOptions } from './validate.ts';
 
-export function readModelFile(path: string): Result<Model> {
-  let bytes: Buffer;
+/** The bytes of a model file, with a message that names the file when it cannot be read. */
+export function readModelBytes(path: string): Result<Buffer> {
   try {
-    bytes = readFileSync(path);
+    return ok(readFileSync(path));
   } catch (thrown) {
     const code = (thrown as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return fail('E_NOT_FOUND', `No model file at ${path}.`);
     if (code === 'EISDIR') return fail('E_IO', `${path} is a folder, not an .onnx file.`);
     return fail('E_IO', `Cannot read ${path}: ${(thrown as Error).message}`);
   }
-  const decoded = decodeModel(bytes);
+}
+
+export function readModelFile(path: string): Result<Model> {
+  const bytes = readModelBytes(path);
+  if (!bytes.ok) return bytes;
+  const decoded = decodeModel(bytes.value);
   if (!decoded.ok)
     return fail(
       decoded.error.code,

@@ -4,10 +4,9 @@
  * it, `wsep model set-task` sets it), else its file name without `.onnx`. The task id is also the
  * model's name in a plan and its bundle.
  */
-import { readFileSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import { fail, ok, type Result } from '../core/errors.ts';
-import { writeFileAtomic } from '../onnx/io.ts';
+import { readModelBytes, writeFileAtomic } from '../onnx/io.ts';
 import { onnx } from '../onnx/proto.ts';
 import type { Model } from '../onnx/types.ts';
 
@@ -91,14 +90,9 @@ export function pairingOf(model: Model, path: string, pairs: readonly ModelPair[
  * the protobuf message itself, so every other field of the file is kept as it was.
  */
 export function setModelMetadata(path: string, entries: Readonly<Record<string, string>>): Result<void> {
-  let bytes: Buffer;
-  try {
-    bytes = readFileSync(path);
-  } catch (thrown) {
-    const code = (thrown as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return fail('E_NOT_FOUND', `No model file at ${path}.`);
-    return fail('E_IO', `Cannot read ${path}: ${(thrown as Error).message}`);
-  }
+  const read = readModelBytes(path);
+  if (!read.ok) return read;
+  const bytes = read.value;
   let proto: ReturnType<typeof onnx.ModelProto.decode>;
   try {
     proto = onnx.ModelProto.decode(bytes);

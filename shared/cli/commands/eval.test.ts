@@ -4,8 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BundleEvaluation } from '../../runtime/evaluate.ts';
 import { taskBundle } from '../../runtime/testing.ts';
-import { parseArgs } from '../args.ts';
-import type { CommandContext } from '../command.ts';
+import { runCommandInProcess } from '../testing.ts';
 import { evalCommand } from './eval.ts';
 
 let root: string;
@@ -28,20 +27,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 async function run(argv: string[]): Promise<{ code: number; out: string; error?: string }> {
-  const out: string[] = [];
-  const ctx: CommandContext = {
-    out: (t) => out.push(t),
-    err: () => {},
-    status: () => {},
-    signal: new AbortController().signal,
-    cwd: root,
-  };
-  const parsed = parseArgs(argv, evalCommand.options, 'eval');
-  if (!parsed.ok) throw new Error(parsed.error.message);
-  const result = await evalCommand.run(parsed.value, ctx);
-  return result.ok
-    ? { code: result.value, out: out.join('\n') }
-    : { code: result.error.code === 'E_USAGE' ? 2 : 1, out: out.join('\n'), error: result.error.message };
+  return runCommandInProcess(evalCommand, argv, root);
 }
 
 describe('wsep eval', () => {

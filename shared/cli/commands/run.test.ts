@@ -6,8 +6,7 @@ import { encodePng } from '../../datasets/decode/image.ts';
 import { writeNpy } from '../../datasets/decode/npy.ts';
 import { PagedRuntime } from '../../runtime/runtime.ts';
 import { rawSample, taskBundle } from '../../runtime/testing.ts';
-import { parseArgs } from '../args.ts';
-import type { CommandContext } from '../command.ts';
+import { runCommandInProcess } from '../testing.ts';
 import { runCommand, type RunSummary } from './run.ts';
 
 let root: string;
@@ -44,25 +43,7 @@ beforeAll(async () => {
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
 async function run(argv: string[]): Promise<{ code: number; out: string; error?: string; hint?: string }> {
-  const out: string[] = [];
-  const ctx: CommandContext = {
-    out: (t) => out.push(t),
-    err: () => {},
-    status: () => {},
-    signal: new AbortController().signal,
-    cwd: root,
-  };
-  const parsed = parseArgs(argv, runCommand.options, 'run');
-  if (!parsed.ok) throw new Error(parsed.error.message);
-  const result = await runCommand.run(parsed.value, ctx);
-  return result.ok
-    ? { code: result.value, out: out.join('\n') }
-    : {
-        code: result.error.code === 'E_USAGE' ? 2 : 1,
-        out: out.join('\n'),
-        error: result.error.message,
-        ...(result.error.hint ? { hint: result.error.hint } : {}),
-      };
+  return runCommandInProcess(runCommand, argv, root);
 }
 
 describe('wsep run', () => {

@@ -8,27 +8,15 @@ import { loadPlannerTasks } from '../../separation/inputs.ts';
 import { AUGMENT_KEY, TASK_KEY } from '../../separation/pairing.ts';
 import { saveTinyModel, writeTinyTask } from '../../separation/pairing-fixtures.ts';
 import { zooTask } from '../../zoo/tasks.ts';
-import { parseArgs } from '../args.ts';
-import type { CommandContext } from '../command.ts';
 import { main } from '../main.ts';
+import { runCommandInProcess } from '../testing.ts';
 import { trainCommand, type TrainSummary } from './train.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'wsep-train-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 async function run(argv: string[]) {
-  const out: string[] = [];
-  const status: string[] = [];
-  const ctx: CommandContext = {
-    out: (t) => out.push(t),
-    err: () => {},
-    status: (t) => status.push(t),
-    signal: new AbortController().signal,
-    cwd: dir,
-  };
-  const parsed = parseArgs(argv, trainCommand.options, 'train');
-  if (!parsed.ok) throw new Error(parsed.error.message);
-  return { result: await trainCommand.run(parsed.value, ctx), out, status };
+  return runCommandInProcess(trainCommand, argv, dir);
 }
 
 describe('wsep train', () => {
@@ -46,7 +34,7 @@ describe('wsep train', () => {
     ]);
     if (!result.ok) throw new Error(result.error.message);
     expect(result.value).toBe(0);
-    const summary = JSON.parse(out.join('\n')) as TrainSummary;
+    const summary = JSON.parse(out) as TrainSummary;
     expect(summary.steps).toBe(40);
     expect(summary.valAccuracy).toBeGreaterThan(0.3);
     expect(summary.testAccuracy).toBeGreaterThan(0.3);
