@@ -3,9 +3,67 @@
  * draws a progress line, the app a bar, and tests can assert on the sequence. Nothing here knows
  * about terminals.
  */
+
+/**
+ * Every stage the engine reports, by producer. A closed list: a stage name is part of the `--progress
+ * json` stream that programs (the app, the store) read, so a typo must not compile.
+ */
+export const PROGRESS_STAGES = [
+  // The planner (separation/planner.ts): original accuracy, Fisher information, separation and
+  // overlap, shared-page initialisation, joint optimisation, accuracy of the plan.
+  'baseline',
+  'fisher',
+  'overlap',
+  'init',
+  'optimize',
+  'final',
+  // Training one model (train/fit.ts: wsep train, zoo builds).
+  'train',
+  // Zoo builds (zoo/build.ts: a task finished; zoo/build-gpu.ts: a GPU model's step timing).
+  'done',
+  'gpu-zoo',
+  // Reading a bundle: every byte hashed against the manifest (image/read.ts).
+  'verify',
+  // Evaluating a bundle's models (runtime/evaluate.ts).
+  'load',
+  'evaluate',
+] as const;
+
+export type ProgressStage = (typeof PROGRESS_STAGES)[number];
+
+export function isProgressStage(value: unknown): value is ProgressStage {
+  return (PROGRESS_STAGES as readonly unknown[]).includes(value);
+}
+
+/** One task's validation accuracy at an evaluation of the joint optimisation. */
+export interface TaskValidation {
+  readonly task: string;
+  /** Accuracy on the task's validation split, 0..1. */
+  readonly accuracy: number;
+  /** The accuracy the task must keep (its original minus the allowed loss), 0..1, when the method has floors. */
+  readonly floor?: number;
+}
+
+/**
+ * How the optimisation picks the snapshot it keeps. 'mean': the best mean validation accuracy (the
+ * reference method). Ours: a point keeping every floor ('mean-within-floors', ranked by its mean)
+ * beats any point that does not ('mean-minus-shortfall': the mean less the mean shortfall below the floors).
+ */
+export type SelectionCriterion = 'mean' | 'mean-within-floors' | 'mean-minus-shortfall';
+
+/** The figures of one evaluation of the joint optimisation, as the progress stream carries them. */
+export interface ValidationFigures {
+  /** Every task's validation accuracy, in task order. */
+  readonly tasks: readonly TaskValidation[];
+  /** The selection criterion at this evaluation and its value (0..1; higher is better within a name). */
+  readonly criterion: { readonly name: SelectionCriterion; readonly value: number };
+  /** Whether this evaluation is the best so far: the snapshot the optimisation keeps now. */
+  readonly best: boolean;
+}
+
 export interface ProgressEvent {
-  /** The stage of the work, e.g. 'fisher', 'overlap', 'optimize'. */
-  readonly stage: string;
+  /** The stage of the work. */
+  readonly stage: ProgressStage;
   /** The task or model the event concerns, when there is one. */
   readonly task?: string;
   /** Units of work done in this stage, and the total when known. */
@@ -16,25 +74,31 @@ export interface ProgressEvent {
   /** Estimated seconds left for the whole job, when it can be estimated. */
   readonly etaSeconds?: number;
   readonly message?: string;
+  /** At each evaluation of the joint optimisation ('optimize'): the tasks' validation figures. */
+  readonly validation?: ValidationFigures;
 }
 
 export type ProgressSink = (event: ProgressEvent) => void;
 
 export const noProgress: ProgressSink = () => {};
 
+/** What a producer may add to a tracked event besides its stage and step. */
+export type ProgressDetails = Pick<ProgressEvent, 'task' | 'message' | 'validation'>;
+
 /**
  * Tracks a job made of weighted stages and turns (stage, step/total) into an overall fraction and ETA.
- * Stage weights are relative costs (e.g. estimated seconds).
+ * Stage weights are relative costs (e.g. estimated seconds). `S` is the job's own stages: reporting a
+ * stage the job did not declare does not compile.
  */
-export class ProgressTracker {
-  private readonly weights: Map<string, number>;
-  private readonly order: string[];
+export class ProgressTracker<S extends ProgressStage = ProgressStage> {
+  private readonly weights: Map<S, number>;
+  private readonly order: S[];
   private readonly totalWeight: number;
   private readonly startedAt: number;
 
   constructor(
     private readonly sink: ProgressSink,
-    stages: ReadonlyArray<readonly [stage: string, weight: number]>,
+    stages: ReadonlyArray<readonly [stage: S, weight: number]>,
     private readonly now: () => number = () => performance.now(),
   ) {
     this.weights = new Map(stages.map(([s, w]) => [s, w]));
@@ -43,12 +107,7 @@ export class ProgressTracker {
     this.startedAt = this.now();
   }
 
-  report(
-    stage: string,
-    step: number,
-    total: number | undefined,
-    extra: { task?: string; message?: string } = {},
-  ): void {
+  report(stage: S, step: number, total: number | undefined, extra: ProgressDetails = {}): void {
     const index = this.order.indexOf(stage);
     let before = 0;
     for (let i = 0; i < index; i++) before += this.weights.get(this.order[i]!) ?? 0;

@@ -10,7 +10,7 @@ export async function countTo(
   for (let i = 0; i < input.n; i++) {
     if (ctx.signal.aborted) return fail('E_CANCELLED', 'The operation was cancelled.');
     out[i] = i;
-    ctx.progress({ stage: 'count', step: i + 1, total: input.n, fraction: (i + 1) / input.n });
+    ctx.progress({ stage: 'train', step: i + 1, total: input.n, fraction: (i + 1) / input.n });
     await new Promise((r) => setTimeout(r, input.delayMs));
   }
   return ok(out);

@@ -10,7 +10,8 @@
  */
 import { availableParallelism } from 'node:os';
 import { attemptAsync, ok, unwrap, type Result } from '../core/errors.ts';
-import { WorkerService } from '../core/worker-service.ts';
+import type { ChannelsOf } from '../core/service-calls.ts';
+import { serviceRef, WorkerService } from '../core/worker-service.ts';
 import { inferShapes } from '../autodiff/shapes.ts';
 import type { Split, TaskData } from '../datasets/types.ts';
 import { decodeModel, encodeModel } from '../onnx/codec.ts';
@@ -36,8 +37,22 @@ export interface TaskHostInput {
   readonly tasks: readonly HostedTask[];
 }
 
+/**
+ * What a worker hosting tasks answers; `index` is a task's place in its worker's group. Calls are
+ * typed from this interface (ChannelsOf<TaskHost>), so the main thread cannot ask for a method the
+ * host lacks or misread an answer.
+ */
+export interface TaskHost {
+  /** Draws the task's next batch, runs it at the shared weights and writes the shared gradient; answers the loss. */
+  trainBatch(index: number): Promise<number>;
+  /** Evaluates one of the task's own splits at the shared weights. */
+  evaluate(index: number, split: SplitName, predictions: boolean): Promise<Evaluation>;
+  /** Releases every hosted task's sessions. */
+  release(): Promise<true>;
+}
+
 /** The worker side: one TaskSession per hosted task. Runs in the worker (see WorkerService). */
-export async function createTaskHost(input: TaskHostInput): Promise<Result<object>> {
+export async function createTaskHost(input: TaskHostInput): Promise<Result<TaskHost>> {
   const sessions: TaskSession[] = [];
   // onnxruntime-node refuses tensors over SharedArrayBuffers ("Invalid argument"): the sessions get
   // private buffers, and the shared ones are copied in and out (65k floats: microseconds).
@@ -70,9 +85,12 @@ export async function createTaskHost(input: TaskHostInput): Promise<Result<objec
       weights[i]!.set(sharedWeights[i]!);
       return sessions[i]!.evaluate(sessions[i]!.data[split], weights[i]!, predictions);
     },
-    release: () => Promise.all(sessions.map((s) => s.release())).then(() => true),
+    release: () => Promise.all(sessions.map((s) => s.release())).then(() => true as const),
   });
 }
+
+const TASK_HOST = serviceRef(new URL(import.meta.url), { createTaskHost });
+type TaskHostService = WorkerService<ChannelsOf<TaskHost>>;
 
 /** A task whose sessions live in a worker thread; same behaviour as a TaskSession. */
 class RemoteTask implements TaskRunner {
@@ -83,7 +101,7 @@ class RemoteTask implements TaskRunner {
     readonly name: string,
     readonly data: TaskData,
     readonly weightCount: number,
-    private readonly host: WorkerService,
+    private readonly host: TaskHostService,
     private readonly index: number,
     shared: { weights: SharedArrayBuffer; grad: SharedArrayBuffer },
   ) {
@@ -93,7 +111,7 @@ class RemoteTask implements TaskRunner {
 
   async trainBatch(weights: Float32Array, grad: Float32Array): Promise<number> {
     this.weightView.set(weights);
-    const loss = await this.host.call<number>('trainBatch', this.index);
+    const loss = await this.host.call('trainBatch', this.index);
     grad.set(this.gradView);
     return loss;
   }
@@ -107,7 +125,7 @@ class RemoteTask implements TaskRunner {
     if (!name)
       throw new Error(`Task ${this.name}: only its own train, val or test split can be evaluated remotely.`);
     this.weightView.set(weights);
-    return this.host.call<Evaluation>('evaluate', this.index, name, predictions);
+    return this.host.call('evaluate', this.index, name, predictions);
   }
 
   async release(): Promise<void> {
@@ -127,7 +145,7 @@ export interface TaskToOpen {
 export class TaskWorkers {
   private constructor(
     readonly tasks: readonly TaskRunner[],
-    private readonly hosts: readonly WorkerService[],
+    private readonly hosts: readonly TaskHostService[],
   ) {}
 
   /**
@@ -146,7 +164,7 @@ export class TaskWorkers {
     });
     const started = await Promise.all(
       groups.map((group) =>
-        WorkerService.start<TaskHostInput>(new URL(import.meta.url), 'createTaskHost', {
+        WorkerService.start(TASK_HOST, {
           tasks: group.map((k) => ({
             name: tasks[k]!.name,
             model: encodeModel(tasks[k]!.model),
