@@ -12,7 +12,14 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Plan } from './plan.ts';
 import { computePlanId, sealPlanId } from './hash.ts';
-import { readBundle, verifyBundle } from './read.ts';
+import type { BundleProblem } from './manifest.ts';
+import {
+  bundleProblemKind,
+  readBundle,
+  verifyBundle,
+  type BundleErrorDetails,
+  type VerifyReport,
+} from './read.ts';
 import { tinyPlan } from './testing.ts';
 import { writeBundle } from './write.ts';
 
@@ -52,12 +59,22 @@ function editManifest(dir: string, edit: (m: Record<string, any>) => void): void
   writeFileSync(path, sealPlanId(bytes, computePlanId(bytes)!));
 }
 
-async function firstProblem(dir: string): Promise<string> {
+/** The first problem readBundle reports; the error's message names it, and its details carry its kind. */
+async function firstProblem(dir: string): Promise<BundleProblem> {
   const read = await readBundle(dir);
-  expect(read.ok).toBe(false);
-  if (read.ok) return '';
+  if (read.ok) throw new Error('the bundle was read');
   expect(read.error.code).toBe('E_BUNDLE_CORRUPT');
-  return read.error.message;
+  const details = read.error.details as BundleErrorDetails;
+  const first = details.problems[0]!;
+  expect(bundleProblemKind(read.error)).toBe(first.kind);
+  expect(read.error.message).toContain(first.message);
+  return first;
+}
+
+async function verified(dir: string): Promise<VerifyReport> {
+  const report = await verifyBundle(dir);
+  if (!report.ok) throw new Error(report.error.message);
+  return report.value;
 }
 
 describe('round trip', () => {
@@ -86,7 +103,7 @@ describe('round trip', () => {
       expect(m.accuracy).toEqual(o.accuracy);
       expect(m.graph.graph.inputs.map((x) => x.name)).toEqual(o.graph.graph.inputs.map((x) => x.name));
     });
-    expect((await verifyBundle(dir)).problems).toEqual([]);
+    expect((await verified(dir)).problems).toEqual([]);
   });
 
   it('re-writes a read plan byte for byte, with the same plan id', async () => {
@@ -140,11 +157,13 @@ describe('round trip', () => {
   });
 });
 
-describe('corrupt input: each with its own message', () => {
+describe('corrupt input: each with its own kind, field and message', () => {
   it('truncated shared.bin', async () => {
     const dir = await written();
     truncateSync(join(dir, 'shared.bin'), 100);
-    expect(await firstProblem(dir)).toMatch(/shared\.bin: shared\.bytes: the file has 100 bytes .*truncated/);
+    const p = await firstProblem(dir);
+    expect(p).toMatchObject({ kind: 'size', file: 'shared.bin', field: 'shared.bytes' });
+    expect(p.message).toMatch(/shared\.bin: shared\.bytes: the file has 100 bytes .*truncated/);
   });
 
   it('a flipped byte in an exclusive page', async () => {
@@ -153,46 +172,54 @@ describe('corrupt input: each with its own message', () => {
     const bytes = readFileSync(path);
     bytes[16 * 4 + 5]! ^= 0x10; // page 1
     writeFileSync(path, bytes);
-    expect(await firstProblem(dir)).toMatch(
-      /exclusive\/beta\.bin: models\[1\]\.exclusive\.pageHashes\[1\]: page 1 does not match its SHA-256/,
-    );
+    const p = await firstProblem(dir);
+    expect(p).toMatchObject({
+      kind: 'hash',
+      file: 'exclusive/beta.bin',
+      field: 'models[1].exclusive.pageHashes[1]',
+    });
+    expect(p.message).toMatch(/page 1 does not match its SHA-256/);
   });
 
   it('a wrong page count in the manifest', async () => {
     const dir = await written();
     editManifest(dir, (m) => (m['shared'].pageCount += 1));
-    expect(await firstProblem(dir)).toMatch(
-      /manifest\.json: shared\.bytes: is \d+ but pageCount \d+ × 64 B per page/,
-    );
+    const p = await firstProblem(dir);
+    expect(p).toMatchObject({ kind: 'inconsistent', file: 'manifest.json', field: 'shared.bytes' });
+    expect(p.message).toMatch(/is \d+ but pageCount \d+ × 64 B per page/);
   });
 
   it('an out-of-range page-table entry', async () => {
     const dir = await written();
     editManifest(dir, (m) => (m['models'][0].pageTable[2] = 999));
-    expect(await firstProblem(dir)).toMatch(
-      /models\[0\]\.pageTable\[2\]: = 999 is out of range: entries must be < M \+ E/,
-    );
+    const p = await firstProblem(dir);
+    expect(p).toMatchObject({ kind: 'inconsistent', field: 'models[0].pageTable[2]' });
+    expect(p.message).toMatch(/= 999 is out of range: entries must be < M \+ E/);
   });
 
   it('a missing graph', async () => {
     const dir = await written();
     rmSync(join(dir, 'graphs/gamma.onnx'));
-    expect(await firstProblem(dir)).toMatch(
-      /graphs\/gamma\.onnx: models\[2\]\.graph\.file: the file is missing/,
-    );
+    expect(await firstProblem(dir)).toMatchObject({
+      kind: 'missing-file',
+      file: 'graphs/gamma.onnx',
+      field: 'models[2].graph.file',
+    });
   });
 
   it('a manifest that is not JSON', async () => {
     const dir = await written();
     writeFileSync(join(dir, 'manifest.json'), '{"format": "weightsep-bundle", ');
-    expect(await firstProblem(dir)).toMatch(/manifest\.json: is not valid JSON/);
+    expect(await firstProblem(dir)).toMatchObject({ kind: 'not-json', file: 'manifest.json' });
   });
 
   it('a manifest edited without re-sealing its plan id', async () => {
     const dir = await written();
     const path = join(dir, 'manifest.json');
     writeFileSync(path, readFileSync(path, 'utf8').replace('"selfTying": false', '"selfTying": true '));
-    expect(await firstProblem(dir)).toMatch(/planId: the manifest does not hash to its plan id/);
+    const p = await firstProblem(dir);
+    expect(p).toMatchObject({ kind: 'manifest-edited', field: 'planId' });
+    expect(p.message).toMatch(/the manifest does not hash to its plan id/);
   });
 
   it('tensors that are not contiguous, and a graph that does not match its weights', async () => {
@@ -201,13 +228,19 @@ describe('corrupt input: each with its own message', () => {
       m['models'][1].tensors[1].offset += 1;
       m['models'][0].tensors[0].name = 'renamed';
     });
-    const report = await verifyBundle(dir);
+    const report = await verified(dir);
     const messages = report.problems.map((p) => p.message).join('\n');
     expect(messages).toMatch(/models\[1\]\.tensors\[1\]\.offset: is \d+ but the previous tensors end at/);
     expect(messages).toMatch(
       /graphs\/alpha\.onnx: models\[0\]\.tensors\[0\]\.name: the graph has no input "renamed"/,
     );
     expect(report.problems.every((p) => p.file && p.message.includes(p.file))).toBe(true);
+    expect(report.problems.map((p) => [p.kind, p.field])).toEqual(
+      expect.arrayContaining([
+        ['inconsistent', 'models[1].tensors[1].offset'],
+        ['graph-mismatch', 'models[0].tensors[0].name'],
+      ]),
+    );
   });
 
   it('hostile manifests: foreign paths and huge counts are refused without reading or allocating', async () => {
@@ -216,7 +249,7 @@ describe('corrupt input: each with its own message', () => {
       m['models'][0].exclusive.file = '../../etc/passwd';
       m['models'][1].exclusive.pageCount = 1e15;
     });
-    const report = await verifyBundle(dir);
+    const report = await verified(dir);
     const messages = report.problems.map((p) => p.message).join('\n');
     expect(messages).toMatch(
       /models\[0\]\.exclusive\.file: must be "exclusive\/alpha\.bin", found "\.\.\/\.\.\/etc\/passwd"/,
@@ -231,8 +264,10 @@ describe('corrupt input: each with its own message', () => {
     rmSync(join(dir, 'manifest.json'));
     const noManifest = await readBundle(dir);
     expect(!noManifest.ok && noManifest.error.code).toBe('E_NOT_FOUND');
+    expect(!noManifest.ok && bundleProblemKind(noManifest.error)).toBe('missing-file');
     const read = await readBundle(join(root, 'nothing'));
     expect(!read.ok && read.error.code).toBe('E_NOT_FOUND');
+    expect(!read.ok && bundleProblemKind(read.error)).toBe('no-bundle');
   });
 });
 

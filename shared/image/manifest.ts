@@ -23,8 +23,51 @@ export const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const graphFile = (model: string): string => `graphs/${model}.onnx`;
 export const exclusiveFile = (model: string): string => `exclusive/${model}.bin`;
 
+/**
+ * What kind of problem a bundle has: callers (the CLI, the device agent, the app) decide on this, never
+ * on a message's text. A closed list; a new check that fits none of these adds a kind here.
+ */
+export type BundleProblemKind =
+  /** The folder does not exist (or is not a folder). */
+  | 'no-bundle'
+  /** A file the format requires is absent. */
+  | 'missing-file'
+  /** A file exists but cannot be read. */
+  | 'unreadable'
+  /** manifest.json is larger than MAX_MANIFEST_BYTES. */
+  | 'too-large'
+  /** manifest.json is not UTF-8 JSON. */
+  | 'not-json'
+  /** manifest.json does not say it is a WeightSep bundle. */
+  | 'format'
+  /** A format version this reader does not understand. */
+  | 'version'
+  /** A manifest member is missing or has the wrong type. */
+  | 'schema'
+  /** The plan id is not where a v1 writer puts it. */
+  | 'plan-id'
+  /** manifest.json does not hash to its plan id: it was edited or corrupted after it was written. */
+  | 'manifest-edited'
+  /** The manifest breaks its own rules (sizes against counts, names, page tables, tensors). */
+  | 'inconsistent'
+  /** A file's size differs from the manifest's. */
+  | 'size'
+  /** A page's or a file's SHA-256 differs from the manifest's. */
+  | 'hash'
+  /** A file disagrees with an entry of a manifest that fails its plan id: the entry is suspect, not the file. */
+  | 'edited-entry'
+  /** A graph file does not decode as ONNX. */
+  | 'not-onnx'
+  /** A graph's inputs or outputs disagree with the manifest. */
+  | 'graph-mismatch'
+  /** The padding of a model's last (exclusive) page is not zero. */
+  | 'padding'
+  /** The check itself failed unexpectedly (hostile input must never crash a reader). */
+  | 'internal';
+
 /** One problem found in a bundle: the file it is in, the manifest field it concerns, and what is wrong. */
 export interface BundleProblem {
+  readonly kind: BundleProblemKind;
   readonly file: string;
   /** A JSON path into the manifest, e.g. `models[2].pageTable[7]`; '' when the whole file is concerned. */
   readonly field: string;
@@ -103,8 +146,13 @@ type Json = unknown;
 class SchemaCheck {
   readonly problems: BundleProblem[] = [];
 
-  problem(field: string, message: string): void {
-    this.problems.push({ file: MANIFEST_FILE, field, message: `${MANIFEST_FILE}: ${field}: ${message}` });
+  problem(field: string, message: string, kind: BundleProblemKind = 'schema'): void {
+    this.problems.push({
+      kind,
+      file: MANIFEST_FILE,
+      field,
+      message: `${MANIFEST_FILE}: ${field}: ${message}`,
+    });
   }
 
   object(v: Json, field: string): Record<string, Json> | undefined {
@@ -338,6 +386,7 @@ export function parseManifest(json: Json): { manifest?: Manifest; problems: Bund
     c.problem(
       'format',
       `must be "${FORMAT_NAME}", found ${describe(o['format'])}: this folder is not a WeightSep bundle.`,
+      'format',
     );
     return { problems: c.problems };
   }
@@ -345,6 +394,7 @@ export function parseManifest(json: Json): { manifest?: Manifest; problems: Bund
     c.problem(
       'version',
       `is ${describe(o['version'])}, but this reader understands version ${FORMAT_VERSION} only.`,
+      'version',
     );
     return { problems: c.problems };
   }

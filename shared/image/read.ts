@@ -1,14 +1,23 @@
 /**
  * Reading a bundle: every byte is checked before anything is used (docs/FORMAT.md §6) — manifest schema,
  * plan id, internal consistency, file sizes, per-page and per-file SHA-256, graphs — and the Plan is rebuilt.
- * `verifyBundle` runs the same checks and lists every problem; `readBundle` fails on the first.
+ * `verifyBundle` runs the same checks and lists every problem; `readBundle` fails on the first, with its
+ * `kind` in the error's details; `readResidentBundle` verifies everything but keeps only what level 1
+ * holds (manifest, shared pages, graphs), so the exclusive pages are hashed and never held.
+ *
+ * Page files are streamed: read in chunks and hashed as they come, with an await on every read (the
+ * event loop turns between chunks: an app's main process or a device agent stays responsive) and the
+ * signal checked before each, so a large bundle's check can be cancelled (E_CANCELLED).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { open, readFile, stat, type FileHandle } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fail, ok, type Result } from '../core/errors.ts';
+import { fail, ok, throwIfCancelled, toError, type Result, type WsepError } from '../core/errors.ts';
+import type { ProgressSink } from '../core/progress.ts';
 import { decodeModel } from '../onnx/codec.ts';
 import type { Model } from '../onnx/types.ts';
 import type { Plan, PlannedModel } from './plan.ts';
+import { readPlanReport } from './report.ts';
 import { computePlanId, sha256Hex, storedPlanId } from './hash.ts';
 import {
   F32_BYTES,
@@ -19,21 +28,32 @@ import {
   graphFile,
   parseManifest,
   type BundleProblem,
+  type BundleProblemKind,
   type Manifest,
+  type ManifestModel,
   type PageFile,
 } from './manifest.ts';
 import { checkGraph, checkManifest } from './validate.ts';
-import { bytesToF32 } from './values.ts';
+import { HOST_IS_LITTLE_ENDIAN, bytesToF32 } from './values.ts';
 
-export interface LoadedBundle {
+/** A verified bundle as the paged runtime keeps it: everything except the exclusive pages (level 2). */
+export interface ResidentBundle {
   readonly dir: string;
   readonly planId: string;
   readonly manifest: Manifest;
-  readonly plan: Plan;
+  /** The shared pages, M × P values. */
+  readonly sharedPages: Float32Array;
   /** Each model's graph file as stored (sessions are created from these bytes). */
   readonly graphBytes: ReadonlyMap<string, Uint8Array>;
   /** Bytes of all files of the bundle. */
   readonly totalBytes: number;
+  /** Bytes of the bundle's files this value holds in memory (all of them but the exclusive pages, here). */
+  readonly heldBytes: number;
+}
+
+/** A verified bundle with everything in memory, the Plan rebuilt (exclusive pages included). */
+export interface LoadedBundle extends ResidentBundle {
+  readonly plan: Plan;
 }
 
 export interface VerifyReport {
@@ -43,73 +63,56 @@ export interface VerifyReport {
   readonly problems: readonly BundleProblem[];
 }
 
-/** At most this many bad pages are listed per file; the rest are counted in one problem. */
-const MAX_PAGE_PROBLEMS = 8;
-
-function problem(file: string, field: string, message: string): BundleProblem {
-  return { file, field, message: `${file}: ${field ? `${field}: ` : ''}${message}` };
+export interface ReadOptions {
+  /** Checked before every chunk; when aborted, the read stops with E_CANCELLED. */
+  readonly signal?: AbortSignal;
+  /** 'verify' events while hashing: step and total in bytes. */
+  readonly progress?: ProgressSink;
 }
 
-function readOptional(
+/** What a failed read carries in `error.details`: the first problem's kind, and every problem found. */
+export interface BundleErrorDetails {
+  readonly kind: BundleProblemKind;
+  readonly problems: readonly BundleProblem[];
+}
+
+/** The kind of a failed read's first problem; undefined for errors that are not about a bundle's content. */
+export function bundleProblemKind(error: WsepError): BundleProblemKind | undefined {
+  const details = error.details as Partial<BundleErrorDetails> | undefined;
+  return typeof details === 'object' && details !== null && typeof details.kind === 'string'
+    ? details.kind
+    : undefined;
+}
+
+/** At most this many bad pages are listed per file; the rest are counted in one problem. */
+const MAX_PAGE_PROBLEMS = 8;
+/** Bytes read and hashed at a time. */
+export const READ_CHUNK_BYTES = 1 << 20;
+
+function problem(kind: BundleProblemKind, file: string, field: string, message: string): BundleProblem {
+  return { kind, file, field, message: `${file}: ${field ? `${field}: ` : ''}${message}` };
+}
+
+/** The problem for a file that cannot be opened or read. */
+function unreadable(file: string, field: string, thrown: unknown): BundleProblem {
+  return (thrown as NodeJS.ErrnoException).code === 'ENOENT'
+    ? problem('missing-file', file, field, 'the file is missing.')
+    : problem('unreadable', file, field, `cannot be read (${(thrown as Error).message}).`);
+}
+
+/** A whole small file (the manifest, a graph), or a problem when it cannot be read. */
+async function readWhole(
   dir: string,
   file: string,
   problems: BundleProblem[],
   field: string,
-): Uint8Array | undefined {
+): Promise<Uint8Array | undefined> {
   try {
-    return readFileSync(join(dir, ...file.split('/')));
+    return await readFile(join(dir, ...file.split('/')));
   } catch (thrown) {
-    const code = (thrown as NodeJS.ErrnoException).code;
-    problems.push(
-      problem(
-        file,
-        field,
-        code === 'ENOENT' ? 'the file is missing.' : `cannot be read (${(thrown as Error).message}).`,
-      ),
-    );
+    problems.push(unreadable(file, field, thrown));
     return undefined;
   }
-}
-
-/** Checks a page file's size, then each page's hash, then the whole file's hash. */
-function checkPageFile(entry: PageFile, bytes: Uint8Array, field: string, pageSize: number): BundleProblem[] {
-  const out: BundleProblem[] = [];
-  if (bytes.byteLength !== entry.bytes) {
-    const pageBytes = pageSize * F32_BYTES;
-    const pages = bytes.byteLength / pageBytes;
-    out.push(
-      problem(
-        entry.file,
-        `${field}.bytes`,
-        `the file has ${bytes.byteLength} bytes (${Number.isInteger(pages) ? `${pages} pages` : `${pages.toFixed(2)} pages: truncated or padded`}) but the manifest says ${entry.bytes} (${entry.pageCount} pages).`,
-      ),
-    );
-    return out;
-  }
-  const pageBytes = pageSize * F32_BYTES;
-  let bad = 0;
-  entry.pageHashes.forEach((expected, i) => {
-    if (sha256Hex(bytes.subarray(i * pageBytes, (i + 1) * pageBytes)) === expected) return;
-    if (++bad <= MAX_PAGE_PROBLEMS)
-      out.push(
-        problem(
-          entry.file,
-          `${field}.pageHashes[${i}]`,
-          `page ${i} does not match its SHA-256: the page is corrupt.`,
-        ),
-      );
-  });
-  if (bad > MAX_PAGE_PROBLEMS)
-    out.push(
-      problem(
-        entry.file,
-        `${field}.pageHashes`,
-        `${bad - MAX_PAGE_PROBLEMS} more pages do not match their SHA-256.`,
-      ),
-    );
-  if (bad === 0 && sha256Hex(bytes) !== entry.sha256)
-    out.push(problem(entry.file, `${field}.sha256`, 'the file does not match its SHA-256.'));
-  return out;
 }
 
 /**
@@ -118,40 +121,231 @@ function checkPageFile(entry: PageFile, bytes: Uint8Array, field: string, pageSi
  */
 function suspectEntry(p: BundleProblem): BundleProblem {
   return problem(
+    'edited-entry',
     MANIFEST_FILE,
     p.field,
     `does not match ${p.file}; manifest.json fails its plan id, so this entry was probably edited — ${p.file} itself is not known to be bad.`,
   );
 }
 
+/** Bytes checked so far against the bytes to check, reported as 'verify' progress; and cancellation. */
+class Hashing {
+  private done = 0;
+  private chunk: Uint8Array | undefined;
+
+  constructor(
+    private readonly total: number,
+    private readonly options: ReadOptions,
+  ) {}
+
+  /** One reusable buffer for files that are hashed but not kept. */
+  scratch(): Uint8Array {
+    return (this.chunk ??= new Uint8Array(READ_CHUNK_BYTES));
+  }
+
+  checkCancelled(): void {
+    throwIfCancelled(this.options.signal);
+  }
+
+  advance(bytes: number): void {
+    this.done += bytes;
+    this.options.progress?.({
+      stage: 'verify',
+      step: this.done,
+      total: this.total,
+      fraction: this.total > 0 ? Math.min(1, this.done / this.total) : 1,
+    });
+  }
+}
+
+/** What streaming one page file found. */
+interface PageFileRead {
+  /** The file could not be opened (missing or unreadable): never a fault of the manifest's entry. */
+  readonly unreadable?: BundleProblem;
+  /** Size and hash problems, judged against the manifest's entry. */
+  readonly found: BundleProblem[];
+  /** The file's bytes, when asked to keep them and the file has the size the manifest says. */
+  readonly bytes?: Uint8Array;
+  /** Bytes of the file (its actual size). */
+  readonly size: number;
+  /** Whether every byte in `zeroRange` was zero (true when no range was given). */
+  readonly zeroed: boolean;
+}
+
+/**
+ * Streams a page file: checks its size, then each page's hash as the bytes arrive, then (when every
+ * page matched) the whole file's hash. Bytes are kept only when `keep` (read straight into their own
+ * aligned buffer); otherwise they pass through one reusable chunk buffer and are gone.
+ */
+async function streamPageFile(
+  dir: string,
+  entry: PageFile,
+  file: string,
+  field: string,
+  pageSize: number,
+  hashing: Hashing,
+  options: {
+    readonly keep: boolean;
+    readonly fileField: string;
+    readonly zeroRange?: readonly [number, number];
+  },
+): Promise<PageFileRead> {
+  const pageBytes = pageSize * F32_BYTES;
+  let handle: FileHandle;
+  try {
+    handle = await open(join(dir, ...file.split('/')), 'r');
+  } catch (thrown) {
+    return { unreadable: unreadable(file, options.fileField, thrown), found: [], size: 0, zeroed: true };
+  }
+  try {
+    const size = (await handle.stat()).size;
+    if (size !== entry.bytes) {
+      const pages = size / pageBytes;
+      const found = [
+        problem(
+          'size',
+          file,
+          `${field}.bytes`,
+          `the file has ${size} bytes (${Number.isInteger(pages) ? `${pages} pages` : `${pages.toFixed(2)} pages: truncated or padded`}) but the manifest says ${entry.bytes} (${entry.pageCount} pages).`,
+        ),
+      ];
+      return { found, size, zeroed: true };
+    }
+    // An ArrayBuffer of its own (not Buffer's pool), so a Float32Array can view it in place.
+    const kept = options.keep ? new Uint8Array(new ArrayBuffer(size)) : undefined;
+    const whole = createHash('sha256');
+    const pageHashes: string[] = [];
+    let page: Hash = createHash('sha256');
+    let inPage = 0;
+    let zeroed = true;
+    const [zeroStart, zeroEnd] = options.zeroRange ?? [0, 0];
+    let at = 0;
+    while (at < size) {
+      hashing.checkCancelled();
+      const target = kept ? kept.subarray(at, Math.min(size, at + READ_CHUNK_BYTES)) : hashing.scratch();
+      const want = Math.min(target.byteLength, size - at);
+      const { bytesRead } = await handle.read(target, 0, want, at);
+      if (bytesRead === 0) break; // the file shrank while being read: the hashes below will say so
+      const bytes = target.subarray(0, bytesRead);
+      whole.update(bytes);
+      for (let o = 0; o < bytesRead;) {
+        const n = Math.min(pageBytes - inPage, bytesRead - o);
+        page.update(bytes.subarray(o, o + n));
+        inPage += n;
+        o += n;
+        if (inPage === pageBytes) {
+          pageHashes.push(page.digest('hex'));
+          page = createHash('sha256');
+          inPage = 0;
+        }
+      }
+      for (let k = Math.max(zeroStart, at); k < Math.min(zeroEnd, at + bytesRead); k++)
+        if (bytes[k - at] !== 0) zeroed = false;
+      at += bytesRead;
+      hashing.advance(bytesRead);
+    }
+    if (inPage > 0) pageHashes.push(page.digest('hex'));
+    // Pages the manifest lists beyond the file's end hash as empty, as a sliced read would.
+    const empty = sha256Hex(new Uint8Array(0));
+    const found: BundleProblem[] = [];
+    let bad = 0;
+    entry.pageHashes.forEach((expected, i) => {
+      if ((pageHashes[i] ?? empty) === expected) return;
+      if (++bad <= MAX_PAGE_PROBLEMS)
+        found.push(
+          problem(
+            'hash',
+            file,
+            `${field}.pageHashes[${i}]`,
+            `page ${i} does not match its SHA-256: the page is corrupt.`,
+          ),
+        );
+    });
+    if (bad > MAX_PAGE_PROBLEMS)
+      found.push(
+        problem(
+          'hash',
+          file,
+          `${field}.pageHashes`,
+          `${bad - MAX_PAGE_PROBLEMS} more pages do not match their SHA-256.`,
+        ),
+      );
+    if (bad === 0 && whole.digest('hex') !== entry.sha256)
+      found.push(problem('hash', file, `${field}.sha256`, 'the file does not match its SHA-256.'));
+    return kept ? { found, bytes: kept, size, zeroed } : { found, size, zeroed };
+  } catch (thrown) {
+    if (thrown instanceof Error && (thrown as NodeJS.ErrnoException).code !== undefined)
+      return { unreadable: unreadable(file, options.fileField, thrown), found: [], size: 0, zeroed: true };
+    throw thrown;
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The byte range of a model's exclusive file that holds the padding of its last page, when that page
+ * is exclusive and not full; checked as the file streams by, judged once the manifest proved valid.
+ */
+function paddingRange(m: ManifestModel, sharedPageCount: number, P: number): [number, number] | undefined {
+  const last = m.pageTable.length - 1;
+  const entry = m.pageTable[last];
+  const used = m.weightCount - last * P;
+  if (entry === undefined || entry < sharedPageCount || used >= P || used <= 0) return undefined;
+  const e = entry - sharedPageCount;
+  return [(e * P + used) * F32_BYTES, (e + 1) * P * F32_BYTES];
+}
+
+/** Little-endian page bytes as values: viewed in place on little-endian hosts (the buffer is our own). */
+function valuesOf(bytes: Uint8Array): Float32Array {
+  return HOST_IS_LITTLE_ENDIAN
+    ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / F32_BYTES)
+    : bytesToF32(bytes);
+}
+
 interface Inspection {
   readonly problems: BundleProblem[];
   readonly planId?: string;
-  readonly loaded?: LoadedBundle;
+  readonly resident?: ResidentBundle;
+  /** Each model's exclusive pages, when asked to keep them and every check passed. */
+  readonly exclusive?: ReadonlyMap<string, Uint8Array>;
+  readonly graphs?: ReadonlyMap<string, Model>;
 }
 
-function inspect(dirInput: string): Inspection {
+async function inspect(dirInput: string, keepExclusive: boolean, options: ReadOptions): Promise<Inspection> {
   const dir = resolve(dirInput);
   const problems: BundleProblem[] = [];
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    return { problems: [problem(dir, '', 'no bundle folder here.')] };
-  }
+  throwIfCancelled(options.signal);
+  const isFolder = await stat(dir).then(
+    (s) => s.isDirectory(),
+    () => false,
+  );
+  if (!isFolder) return { problems: [problem('no-bundle', dir, '', 'no bundle folder here.')] };
   // 1. manifest.json: bytes, UTF-8, JSON, schema.
-  const manifestPath = join(dir, MANIFEST_FILE);
-  if (existsSync(manifestPath) && statSync(manifestPath).size > MAX_MANIFEST_BYTES) {
+  const manifestSize = await stat(join(dir, MANIFEST_FILE)).then(
+    (s) => s.size,
+    () => 0,
+  );
+  if (manifestSize > MAX_MANIFEST_BYTES) {
     return {
       problems: [
-        problem(MANIFEST_FILE, '', `is larger than ${MAX_MANIFEST_BYTES} bytes; refusing to parse it.`),
+        problem(
+          'too-large',
+          MANIFEST_FILE,
+          '',
+          `is larger than ${MAX_MANIFEST_BYTES} bytes; refusing to parse it.`,
+        ),
       ],
     };
   }
-  const manifestBytes = readOptional(dir, MANIFEST_FILE, problems, '');
+  const manifestBytes = await readWhole(dir, MANIFEST_FILE, problems, '');
   if (!manifestBytes) return { problems };
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(manifestBytes));
   } catch (thrown) {
-    return { problems: [problem(MANIFEST_FILE, '', `is not valid JSON (${(thrown as Error).message}).`)] };
+    return {
+      problems: [problem('not-json', MANIFEST_FILE, '', `is not valid JSON (${(thrown as Error).message}).`)],
+    };
   }
   const parsed = parseManifest(json);
   if (!parsed.manifest) return { problems: parsed.problems };
@@ -165,6 +359,7 @@ function inspect(dirInput: string): Inspection {
     manifestIntact = false;
     problems.push(
       problem(
+        'plan-id',
         MANIFEST_FILE,
         'planId',
         'the first "planId": "…" member is not the top-level plan id (the manifest was not written by a v1 writer).',
@@ -174,6 +369,7 @@ function inspect(dirInput: string): Inspection {
     manifestIntact = false;
     problems.push(
       problem(
+        'manifest-edited',
         MANIFEST_FILE,
         'planId',
         'the manifest does not hash to its plan id: manifest.json was edited or corrupted after it was written, so the sizes and hashes it lists cannot be trusted.',
@@ -188,85 +384,165 @@ function inspect(dirInput: string): Inspection {
   // 4. Files: sizes and hashes against the manifest; graphs decode and match their weights. Files are
   //    opened at their canonical paths (derived from valid names), never at paths the manifest supplies.
   const P = manifest.pageSize;
-  const sharedBytes = readOptional(dir, SHARED_FILE, problems, 'shared.file');
-  if (sharedBytes)
-    problems.push(...againstManifest(checkPageFile(manifest.shared, sharedBytes, 'shared', P)));
+  const M = manifest.shared.pageCount;
+  const declared =
+    manifest.shared.bytes + manifest.models.reduce((a, m) => a + m.exclusive.bytes + m.graph.bytes, 0);
+  const hashing = new Hashing(declared, options);
+  const shared = await streamPageFile(dir, manifest.shared, SHARED_FILE, 'shared', P, hashing, {
+    keep: true,
+    fileField: 'shared.file',
+  });
+  if (shared.unreadable) problems.push(shared.unreadable);
+  else problems.push(...againstManifest(shared.found));
   const exclusive = new Map<string, Uint8Array>();
+  const paddingZeroed = new Map<string, boolean>();
   const graphs = new Map<string, Model>();
   const graphBytes = new Map<string, Uint8Array>();
-  let totalBytes = manifestBytes.byteLength + (sharedBytes?.byteLength ?? 0);
-  manifest.models.forEach((m, i) => {
+  let totalBytes = manifestBytes.byteLength + shared.size;
+  let heldGraphBytes = 0;
+  for (const [i, m] of manifest.models.entries()) {
     const f = `models[${i}]`;
-    if (problems.some((p) => p.field === `${f}.name`)) return; // file names derive from a valid name
-    const ex = readOptional(dir, exclusiveFile(m.name), problems, `${f}.exclusive.file`);
-    if (ex) {
-      totalBytes += ex.byteLength;
-      const found = checkPageFile(m.exclusive, ex, `${f}.exclusive`, P);
-      problems.push(...againstManifest(found));
-      if (found.length === 0) exclusive.set(m.name, ex);
+    if (problems.some((p) => p.field === `${f}.name`)) continue; // file names derive from a valid name
+    const range = paddingRange(m, M, P);
+    const ex = await streamPageFile(dir, m.exclusive, exclusiveFile(m.name), `${f}.exclusive`, P, hashing, {
+      keep: keepExclusive,
+      fileField: `${f}.exclusive.file`,
+      ...(range ? { zeroRange: range } : {}),
+    });
+    if (ex.unreadable) problems.push(ex.unreadable);
+    else {
+      totalBytes += ex.size;
+      problems.push(...againstManifest(ex.found));
+      paddingZeroed.set(m.name, ex.zeroed);
+      if (ex.found.length === 0 && ex.bytes) exclusive.set(m.name, ex.bytes);
     }
-    const gb = readOptional(dir, graphFile(m.name), problems, `${f}.graph.file`);
-    if (!gb) return;
+    hashing.checkCancelled();
+    const gb = await readWhole(dir, graphFile(m.name), problems, `${f}.graph.file`);
+    if (!gb) continue;
     totalBytes += gb.byteLength;
+    hashing.advance(gb.byteLength);
     if (gb.byteLength !== m.graph.bytes) {
       problems.push(
         ...againstManifest([
           problem(
+            'size',
             m.graph.file,
             `${f}.graph.bytes`,
             `the file has ${gb.byteLength} bytes but the manifest says ${m.graph.bytes}.`,
           ),
         ]),
       );
-      return;
+      continue;
     }
     if (sha256Hex(gb) !== m.graph.sha256) {
       problems.push(
         ...againstManifest([
           problem(
+            'hash',
             m.graph.file,
             `${f}.graph.sha256`,
             'the file does not match its SHA-256: the graph is corrupt.',
           ),
         ]),
       );
-      return;
+      continue;
     }
     const decoded = decodeModel(gb);
     if (!decoded.ok) {
       problems.push(
-        problem(m.graph.file, `${f}.graph.file`, `does not decode as ONNX: ${decoded.error.message}`),
+        problem(
+          'not-onnx',
+          m.graph.file,
+          `${f}.graph.file`,
+          `does not decode as ONNX: ${decoded.error.message}`,
+        ),
       );
-      return;
+      continue;
     }
     problems.push(...checkGraph(m, decoded.value, f));
     graphs.set(m.name, decoded.value);
     graphBytes.set(m.name, gb);
-  });
-  // 5. Padding of a model's last page, when exclusive, is zero in storage.
+    heldGraphBytes += gb.byteLength;
+  }
+  // 5. Padding of a model's last page, when exclusive, is zero in storage (checked while streaming).
   if (problems.length === 0) {
     manifest.models.forEach((m, i) => {
+      if (paddingZeroed.get(m.name) !== false) return;
       const last = m.pageTable.length - 1;
-      const used = m.weightCount - last * P;
-      const entry = m.pageTable[last]!;
-      if (entry < manifest.shared.pageCount || used === P) return;
-      const values = bytesToF32(exclusive.get(m.name)!);
-      const start = (entry - manifest.shared.pageCount) * P;
-      for (let k = start + used; k < start + P; k++) {
-        if (!Object.is(values[k], 0)) {
-          problems.push(
-            problem(
-              m.exclusive.file,
-              `models[${i}].pageTable[${last}]`,
-              `the padding of the model's last page (exclusive page ${entry - manifest.shared.pageCount}) is not zero.`,
-            ),
-          );
-          return;
-        }
-      }
+      problems.push(
+        problem(
+          'padding',
+          m.exclusive.file,
+          `models[${i}].pageTable[${last}]`,
+          `the padding of the model's last page (exclusive page ${m.pageTable[last]! - M}) is not zero.`,
+        ),
+      );
     });
   }
   if (problems.length > 0) return { problems, planId: manifest.planId };
+  const exclusiveHeld = [...exclusive.values()].reduce((a, b) => a + b.byteLength, 0);
+  const resident: ResidentBundle = {
+    dir,
+    planId: manifest.planId,
+    manifest,
+    sharedPages: valuesOf(shared.bytes!),
+    graphBytes,
+    totalBytes,
+    heldBytes: manifestBytes.byteLength + shared.size + heldGraphBytes + exclusiveHeld,
+  };
+  return { problems, planId: manifest.planId, resident, exclusive, graphs };
+}
+
+/** `inspect`, with anything unexpected turned into a problem (hostile input must never crash a reader); cancellation stays an error. */
+async function safeInspect(
+  dir: string,
+  keepExclusive: boolean,
+  options: ReadOptions,
+): Promise<Result<Inspection>> {
+  try {
+    return ok(await inspect(dir, keepExclusive, options));
+  } catch (thrown) {
+    const error = toError(thrown);
+    if (error.code === 'E_CANCELLED') return { ok: false, error };
+    return ok({
+      problems: [problem('internal', resolve(dir), '', `could not be checked: ${error.message}`)],
+    });
+  }
+}
+
+/** The failure for a bundle with problems: E_NOT_FOUND when there is no bundle, else E_BUNDLE_CORRUPT. */
+function failure<T>(dir: string, problems: readonly BundleProblem[]): Result<T> {
+  const first = problems[0]!;
+  const details: BundleErrorDetails = { kind: first.kind, problems };
+  if (first.kind === 'no-bundle' || (first.kind === 'missing-file' && first.file === MANIFEST_FILE)) {
+    return fail(
+      'E_NOT_FOUND',
+      `No bundle at ${resolve(dir)}.`,
+      'Pass the folder that holds manifest.json.',
+      details,
+    );
+  }
+  const more =
+    problems.length > 1 ? ` (and ${problems.length - 1} more problem${problems.length > 2 ? 's' : ''})` : '';
+  return fail(
+    'E_BUNDLE_CORRUPT',
+    `Bundle ${resolve(dir)} is invalid: ${first.message}${more}`,
+    'Run "wsep bundle verify" for the full list; write or transfer the bundle again.',
+    details,
+  );
+}
+
+/**
+ * Reads and validates a bundle and rebuilds its Plan; fails with E_BUNDLE_CORRUPT naming the first
+ * problem (its kind and every problem are in `details`: BundleErrorDetails), E_NOT_FOUND when there
+ * is no bundle, E_CANCELLED when the signal fires.
+ */
+export async function readBundle(dir: string, options: ReadOptions = {}): Promise<Result<LoadedBundle>> {
+  const found = await safeInspect(dir, true, options);
+  if (!found.ok) return found;
+  const { resident, exclusive, graphs } = found.value;
+  if (!resident || !exclusive || !graphs) return failure(dir, found.value.problems);
+  const { manifest } = resident;
   const models: PlannedModel[] = manifest.models.map((m) => ({
     name: m.name,
     graph: graphs.get(m.name)!,
@@ -278,62 +554,43 @@ function inspect(dirInput: string): Inspection {
     tensors: m.tensors.map((t) => ({ ...t, dims: [...t.dims] })),
     weightCount: m.weightCount,
     pageTable: Uint32Array.from(m.pageTable),
-    exclusivePages: bytesToF32(exclusive.get(m.name)!),
+    exclusivePages: valuesOf(exclusive.get(m.name)!),
     accuracy: { test: { ...m.accuracy.test }, val: { ...m.accuracy.val } },
   }));
   const plan: Plan = {
-    pageSize: P,
+    pageSize: manifest.pageSize,
     valueType: 'f32',
     budgets: { ...manifest.budgets },
     sharedPageCount: manifest.shared.pageCount,
-    sharedPages: bytesToF32(sharedBytes!),
+    sharedPages: resident.sharedPages,
     selfTying: manifest.selfTying,
     models,
-    report: manifest.report,
+    report: readPlanReport(manifest.report),
   };
-  return {
-    problems,
-    planId: manifest.planId,
-    loaded: { dir, planId: manifest.planId, manifest, plan, graphBytes, totalBytes },
-  };
+  return ok({ ...resident, plan });
 }
 
-/** `inspect`, with anything unexpected turned into a problem: hostile input must never crash a reader. */
-function safeInspect(dir: string): Inspection {
-  try {
-    return inspect(dir);
-  } catch (thrown) {
-    return { problems: [problem(resolve(dir), '', `could not be checked: ${(thrown as Error).message}`)] };
-  }
+/**
+ * Verifies every byte of a bundle as readBundle does, but keeps only what the paged runtime holds in
+ * level 1 (manifest, shared pages, graphs): the exclusive pages are hashed as they stream by and never
+ * held. Fails as readBundle does.
+ */
+export async function readResidentBundle(
+  dir: string,
+  options: ReadOptions = {},
+): Promise<Result<ResidentBundle>> {
+  const found = await safeInspect(dir, false, options);
+  if (!found.ok) return found;
+  return found.value.resident ? ok(found.value.resident) : failure(dir, found.value.problems);
 }
 
-/** Reads and validates a bundle; fails with E_BUNDLE_CORRUPT naming the first problem (all are in `details`). */
-export async function readBundle(dir: string): Promise<Result<LoadedBundle>> {
-  const found = safeInspect(dir);
-  if (found.loaded) return ok(found.loaded);
-  const first = found.problems[0]!;
-  const noManifest = first.file === MANIFEST_FILE && first.message.endsWith('the file is missing.');
-  if ((first.field === '' && first.message.endsWith('no bundle folder here.')) || noManifest) {
-    return fail('E_NOT_FOUND', `No bundle at ${resolve(dir)}.`, 'Pass the folder that holds manifest.json.');
-  }
-  const more =
-    found.problems.length > 1
-      ? ` (and ${found.problems.length - 1} more problem${found.problems.length > 2 ? 's' : ''})`
-      : '';
-  return fail(
-    'E_BUNDLE_CORRUPT',
-    `Bundle ${resolve(dir)} is invalid: ${first.message}${more}`,
-    'Run "wsep bundle verify" for the full list; write or transfer the bundle again.',
-    {
-      problems: found.problems,
-    },
-  );
-}
-
-/** Checks a bundle completely and lists every problem found (empty when the bundle is valid). */
-export async function verifyBundle(dir: string): Promise<VerifyReport> {
-  const found = safeInspect(dir);
-  return found.planId === undefined
-    ? { dir: resolve(dir), problems: found.problems }
-    : { dir: resolve(dir), planId: found.planId, problems: found.problems };
+/**
+ * Checks a bundle completely and lists every problem found (empty when the bundle is valid); fails
+ * only with E_CANCELLED, when the signal fires.
+ */
+export async function verifyBundle(dir: string, options: ReadOptions = {}): Promise<Result<VerifyReport>> {
+  const found = await safeInspect(dir, false, options);
+  if (!found.ok) return found;
+  const { planId, problems } = found.value;
+  return ok(planId === undefined ? { dir: resolve(dir), problems } : { dir: resolve(dir), planId, problems });
 }

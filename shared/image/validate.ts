@@ -13,12 +13,18 @@ import {
   exclusiveFile,
   graphFile,
   type BundleProblem,
+  type BundleProblemKind,
   type Manifest,
   type ManifestModel,
 } from './manifest.ts';
 
-function problem(field: string, message: string, file = MANIFEST_FILE): BundleProblem {
-  return { file, field, message: `${file}: ${field}: ${message}` };
+function problem(
+  field: string,
+  message: string,
+  file = MANIFEST_FILE,
+  kind: BundleProblemKind = 'inconsistent',
+): BundleProblem {
+  return { kind, file, field, message: `${file}: ${field}: ${message}` };
 }
 
 export function checkManifest(m: Manifest): BundleProblem[] {
@@ -198,7 +204,8 @@ export function checkGraph(model: ManifestModel, graph: Model, f: string): Bundl
   const g = graph.graph;
   const inputs = new Map(g.inputs.map((i) => [i.name, i]));
   const initializers = new Set(g.initializers.map((t) => t.name));
-  const say = (field: string, message: string): void => void out.push(problem(field, message, file));
+  const say = (field: string, message: string): void =>
+    void out.push(problem(field, message, file, 'graph-mismatch'));
   for (const [j, t] of model.tensors.entries()) {
     const input = inputs.get(t.name);
     if (!input) {

@@ -13,7 +13,7 @@ import type { Preprocessing, Split } from '../datasets/types.ts';
 import { createSession, floatTensor, ort, type SessionOptions } from '../onnx/ort.ts';
 import { gatherInto, gatherRuns, type GatherRuns } from '../image/gather.ts';
 import { F32_BYTES } from '../image/manifest.ts';
-import { readBundle } from '../image/read.ts';
+import { readResidentBundle, type ReadOptions } from '../image/read.ts';
 import type { TaskAccuracy } from '../image/plan.ts';
 import { HOST_IS_LITTLE_ENDIAN } from '../image/values.ts';
 import { ExclusiveFiles } from './l2.ts';
@@ -31,6 +31,9 @@ export interface RuntimeOptions {
   /** Check each read of exclusive pages against the manifest's SHA-256 (default false: checked at open). */
   readonly verifyReads?: boolean;
   readonly session?: SessionOptions;
+  /** Cancels the bundle's verification at open (E_CANCELLED); 'verify' progress while it hashes. */
+  readonly signal?: ReadOptions['signal'];
+  readonly progress?: ReadOptions['progress'];
 }
 
 export interface SwitchStats {
@@ -113,45 +116,54 @@ export class PagedRuntime {
     );
   }
 
-  /** Reads and validates the bundle, keeps level 1 resident and prepares every model's session and buffers. */
+  /**
+   * Verifies every byte of the bundle, keeps level 1 resident (shared pages, tables, graphs until their
+   * sessions exist) and prepares every model's session and buffers. The exclusive pages are hashed as
+   * they stream by and left on level 2: opening never holds them all at once.
+   */
   static async open(bundleDir: string, options: RuntimeOptions = {}): Promise<Result<PagedRuntime>> {
     if (!HOST_IS_LITTLE_ENDIAN)
       return fail(
         'E_RUNTIME',
         'The paged runtime needs a little-endian host (it views stored pages in place).',
       );
-    const loaded = await readBundle(bundleDir);
+    const loaded = await readResidentBundle(bundleDir, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      ...(options.progress ? { progress: options.progress } : {}),
+    });
     if (!loaded.ok) return loaded;
-    const { plan, manifest } = loaded.value;
-    const P = plan.pageSize;
-    const maxWeights = Math.max(...plan.models.map((m) => m.weightCount));
-    const maxExclusive = Math.max(...plan.models.map((m) => m.exclusivePages.length));
+    const { manifest } = loaded.value;
+    const P = manifest.pageSize;
+    const M = manifest.shared.pageCount;
+    const maxWeights = Math.max(...manifest.models.map((m) => m.weightCount));
+    const maxExclusiveBytes = Math.max(...manifest.models.map((m) => m.exclusive.bytes));
     const weightBuffer = new Float32Array(maxWeights);
     // An ArrayBuffer of our own (not Buffer's pool), so the Float32Array view over it is aligned.
-    const exclusiveBuffer = new Uint8Array(new ArrayBuffer(maxExclusive * F32_BYTES));
-    const entries: RuntimeModel[] = plan.models.map((m, i) => {
+    const exclusiveBuffer = new Uint8Array(new ArrayBuffer(maxExclusiveBytes));
+    const entries: RuntimeModel[] = manifest.models.map((m) => {
       const feeds: Record<string, ort.Tensor> = {};
       for (const t of m.tensors)
         feeds[t.name] = floatTensor(weightBuffer.subarray(t.offset, t.offset + t.length), t.dims);
+      const pageTable = Uint32Array.from(m.pageTable);
       return {
         name: m.name,
         info: {
           name: m.name,
-          inputShape: m.inputShape,
-          classes: m.classes,
+          inputShape: [...m.inputShape],
+          classes: [...m.classes],
           preprocessing: m.preprocessing,
-          accuracy: m.accuracy,
+          accuracy: { test: { ...m.accuracy.test }, val: { ...m.accuracy.val } },
         },
         inputName: m.inputName,
-        inputShape: m.inputShape,
+        inputShape: [...m.inputShape],
         sampleSize: m.inputShape.reduce((a, b) => a * b, 1),
         outputName: m.outputName,
         classes: m.classes.length,
         weightCount: m.weightCount,
-        pageTable: m.pageTable,
-        runs: gatherRuns(m.pageTable, plan.sharedPageCount, P, m.weightCount),
-        exclusiveBytes: m.exclusivePages.byteLength,
-        exclusiveSha256: manifest.models[i]!.exclusive.sha256,
+        pageTable,
+        runs: gatherRuns(pageTable, M, P, m.weightCount),
+        exclusiveBytes: m.exclusive.bytes,
+        exclusiveSha256: m.exclusive.sha256,
         feeds,
         graph: loaded.value.graphBytes.get(m.name),
         session: undefined,
@@ -166,8 +178,8 @@ export class PagedRuntime {
     const runtime = new PagedRuntime(
       loaded.value.planId,
       P,
-      plan.sharedPageCount,
-      plan.sharedPages,
+      M,
+      loaded.value.sharedPages,
       entries,
       weightBuffer,
       exclusiveBuffer,

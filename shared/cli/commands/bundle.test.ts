@@ -3,10 +3,10 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundleCommand } from '../cli/commands/bundle.ts';
-import { parseArgs } from '../cli/args.ts';
-import { tinyPlan } from './testing.ts';
-import { writeBundle } from './write.ts';
+import { bundleCommand } from './bundle.ts';
+import { parseArgs } from '../args.ts';
+import { tinyPlan } from '../../image/testing.ts';
+import { writeBundle } from '../../image/write.ts';
 
 let root: string;
 
@@ -41,7 +41,7 @@ describe('wsep bundle', () => {
   it('inspects a bundle as text and JSON', async () => {
     const text = await run(['inspect', 'a']);
     expect(text.code).toBe(0);
-    expect(text.out).toMatch(/page size 16 .* shared pages, packing \d+\.\d\dx/);
+    expect(text.out).toMatch(/stored packing \d+\.\d\dx .*, device packing \d+\.\d\dx on stored/);
     expect(text.out).toMatch(/alpha/);
     const json = JSON.parse((await run(['inspect', 'a', '--json'])).out);
     expect(json.models.map((m: { name: string }) => m.name)).toEqual(['alpha', 'beta', 'gamma']);

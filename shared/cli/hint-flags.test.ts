@@ -3,9 +3,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
-import { COMMANDS } from '../cli/commands/index.ts';
+import { COMMANDS } from './commands/index.ts';
 
-const HERE = dirname(fileURLToPath(import.meta.url));
+/** The planner's sources, whose hints this test reads. */
+const SEPARATION = join(dirname(fileURLToPath(import.meta.url)), '..', 'separation');
 
 /** Every string literal and template of a source file (comments are not strings, so they are left out). */
 function strings(file: string): string[] {
@@ -37,9 +38,9 @@ describe('messages of the planner', () => {
     const flags = new Map(COMMANDS.map((c) => [c.name, new Set(c.options.map((o) => o.name))]));
     const named: string[] = [];
     const unknown: string[] = [];
-    for (const name of readdirSync(HERE)) {
+    for (const name of readdirSync(SEPARATION)) {
       if (!name.endsWith('.ts') || name.endsWith('.test.ts')) continue;
-      for (const text of strings(join(HERE, name)))
+      for (const text of strings(join(SEPARATION, name)))
         for (const m of text.matchAll(/(?<![\w-])--([a-z][a-z0-9-]*)/g)) {
           const command = commandOf(text, m.index);
           if (command === 'plan') named.push(m[1]!);

@@ -9,13 +9,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTask } from '../datasets/load.ts';
 import type { Split, TaskData } from '../datasets/types.ts';
-import type { Plan } from './plan.ts';
-import { DEFAULT_PLANNER_OPTIONS, planSeparation, type PlannerTask } from '../separation/planner.ts';
-import { buildReport, storedReport, type PlanReport } from '../separation/report.ts';
+import type { Plan } from '../image/plan.ts';
+import { DEFAULT_PLANNER_OPTIONS, planSeparation, type PlannerTask } from './planner.ts';
+import { buildReport, storedReport, type PlanReport } from './report.ts';
 import { buildModel } from '../zoo/model-builder.ts';
-import { readBundle } from './read.ts';
-import { tinyPlan } from './testing.ts';
-import { writeBundle } from './write.ts';
+import { readBundle } from '../image/read.ts';
+import { tinyPlan } from '../image/testing.ts';
+import { writeBundle } from '../image/write.ts';
 
 let root: string;
 beforeAll(() => {

@@ -7,11 +7,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseArgs } from '../cli/args.ts';
-import { bundleCommand } from '../cli/commands/bundle.ts';
-import { readBundle, verifyBundle } from './read.ts';
-import { tinyPlan } from './testing.ts';
-import { writeBundle } from './write.ts';
+import { parseArgs } from '../args.ts';
+import { bundleCommand } from './bundle.ts';
+import { bundleProblemKind, readBundle, verifyBundle, type VerifyReport } from '../../image/read.ts';
+import { tinyPlan } from '../../image/testing.ts';
+import { writeBundle } from '../../image/write.ts';
 
 let root: string;
 let dir: string;
@@ -37,6 +37,12 @@ function editHash(key: string, occurrence = 0): void {
   writeFileSync(join(dir, 'manifest.json'), edited);
 }
 
+async function verified(): Promise<VerifyReport> {
+  const report = await verifyBundle(dir);
+  if (!report.ok) throw new Error(report.error.message);
+  return report.value;
+}
+
 async function verifyText(): Promise<{ code: number; out: string }> {
   const parsed = parseArgs(['verify', dir], bundleCommand.options, 'bundle');
   if (!parsed.ok) throw new Error(parsed.error.message);
@@ -60,11 +66,11 @@ describe('bundle verify blames the right file', () => {
       text.slice(0, pageHashAt) + (text[pageHashAt] === 'a' ? 'b' : 'a') + text.slice(pageHashAt + 1);
     writeFileSync(join(dir, 'manifest.json'), edited);
     try {
-      const report = await verifyBundle(dir);
+      const report = await verified();
       expect(report.problems.length).toBeGreaterThan(0);
       expect(report.problems.every((p) => p.file === 'manifest.json')).toBe(true);
-      expect(report.problems[0]!.field).toBe('planId');
-      expect(report.problems[0]!.message).toMatch(/manifest\.json was edited or corrupted/);
+      expect(report.problems[0]).toMatchObject({ kind: 'manifest-edited', field: 'planId' });
+      expect(report.problems.slice(1).every((p) => p.kind === 'edited-entry')).toBe(true);
       expect(report.problems.map((p) => p.field)).toContain('shared.pageHashes[0]');
       const { code, out } = await verifyText();
       expect(code).toBe(1);
@@ -75,7 +81,7 @@ describe('bundle verify blames the right file', () => {
       expect(out).not.toMatch(/shared\.bin: /);
       expect(out).not.toMatch(/corrupt\.$/m);
       const read = await readBundle(dir);
-      expect(!read.ok && read.error.message).toMatch(/is invalid: manifest\.json: planId: .*edited/);
+      expect(!read.ok && bundleProblemKind(read.error)).toBe('manifest-edited');
     } finally {
       writeFileSync(join(dir, 'manifest.json'), manifest);
     }
@@ -88,12 +94,15 @@ describe('bundle verify blames the right file', () => {
     ] as const) {
       editHash(key, occurrence);
       try {
-        const report = await verifyBundle(dir);
+        const report = await verified();
         expect(
           report.problems.every((p) => p.file === 'manifest.json'),
           key,
         ).toBe(true);
-        expect(report.problems.map((p) => p.field)).toEqual(['planId', field]);
+        expect(report.problems.map((p) => [p.kind, p.field])).toEqual([
+          ['manifest-edited', 'planId'],
+          ['edited-entry', field],
+        ]);
       } finally {
         writeFileSync(join(dir, 'manifest.json'), manifest);
       }
@@ -107,8 +116,10 @@ describe('bundle verify blames the right file', () => {
     corrupt[5]! ^= 0x40;
     writeFileSync(path, corrupt);
     try {
-      const report = await verifyBundle(dir);
-      expect(report.problems.map((p) => [p.file, p.field])).toEqual([['shared.bin', 'shared.pageHashes[0]']]);
+      const report = await verified();
+      expect(report.problems.map((p) => [p.kind, p.file, p.field])).toEqual([
+        ['hash', 'shared.bin', 'shared.pageHashes[0]'],
+      ]);
       const { code, out } = await verifyText();
       expect(code).toBe(1);
       expect(out).toMatch(
