@@ -1,17 +1,22 @@
 import { describe, expect, it } from 'vitest';
 import { makeError } from '../core/errors.ts';
-import type { ProgressEvent } from '../core/progress.ts';
+import type { ProgressEvent, ProgressStage, ValidationFigures } from '../core/progress.ts';
 import {
   createStderrOutput,
   formatDuration,
   formatProgress,
+  formatValidation,
   LinesThrottle,
   resolveProgressMode,
   STATUS_LINE_MS,
   type ProgressMode,
 } from './progress-line.ts';
 
-const event = (stage: string, fraction: number, extra: Partial<ProgressEvent> = {}): ProgressEvent => ({
+const event = (
+  stage: ProgressStage,
+  fraction: number,
+  extra: Partial<ProgressEvent> = {},
+): ProgressEvent => ({
   stage,
   step: Math.round(fraction * 100),
   total: 100,
@@ -36,6 +41,61 @@ describe('formatProgress', () => {
       '[fisher]  mnist  43/100   43%  ETA 0:52',
     );
     expect(formatDuration(3725)).toBe('1:02:05');
+  });
+});
+
+const validation: ValidationFigures = {
+  tasks: [
+    { task: 'mnist', accuracy: 0.971, floor: 0.975 },
+    { task: 'fashion', accuracy: 0.85, floor: 0.84 },
+    { task: 'cifar', accuracy: 0.802, floor: 0.79 },
+  ],
+  criterion: { name: 'mean-minus-shortfall', value: 0.8731 },
+  best: true,
+};
+
+describe('validation figures in the progress stream', () => {
+  it('line and lines: a short form (mean, lowest task, tasks below floor, criterion)', () => {
+    expect(formatValidation(validation)).toBe(
+      'val mean 87.4%, lowest cifar 80.2%, 1 below floor; criterion 87.3% (best)',
+    );
+    const within = { ...validation, tasks: validation.tasks.slice(1), best: false };
+    expect(formatValidation(within)).toBe('val mean 82.6%, lowest cifar 80.2%; criterion 87.3%');
+    expect(formatProgress(event('optimize', 0.6, { validation }))).toBe(
+      '[optimize]  60/100   60%  val mean 87.4%, lowest cifar 80.2%, 1 below floor; criterion 87.3% (best)',
+    );
+  });
+
+  it('lines: every evaluation gets its line, even within the same 5% of the job', () => {
+    const { output, lines } = capture('lines');
+    output.progress(event('optimize', 0.6));
+    output.progress(event('optimize', 0.601, { validation }));
+    output.progress(event('optimize', 0.602));
+    expect(lines).toEqual([
+      '[optimize]  60/100   60%',
+      '[optimize]  60/100   60%  val mean 87.4%, lowest cifar 80.2%, 1 below floor; criterion 87.3% (best)',
+    ]);
+  });
+
+  it('line: the latest figures stay on the redrawn line until the stage changes', () => {
+    const { output, redraws } = capture('line', true);
+    output.progress(event('optimize', 0.6, { validation }));
+    output.progress(event('optimize', 0.7));
+    output.progress(event('final', 0.9));
+    expect(redraws.map((r) => r.includes('val mean 87.4%'))).toEqual([true, true, false]);
+  });
+
+  it('json: the figures travel whole, per task with floors, and the criterion', () => {
+    const { output, lines } = capture('json');
+    output.progress(event('optimize', 0.6, { validation }));
+    expect(JSON.parse(lines[0]!)).toEqual({
+      type: 'progress',
+      stage: 'optimize',
+      step: 60,
+      total: 100,
+      fraction: 0.6,
+      validation,
+    });
   });
 });
 

@@ -3,7 +3,7 @@
  * ("[fisher] mnist 120/256  43%  ETA 0:52"), plain lines for logs and CI, or JSON lines for programs.
  */
 import { fail, ok, type Result, type WsepError } from '../core/errors.ts';
-import type { ProgressEvent } from '../core/progress.ts';
+import type { ProgressEvent, ValidationFigures } from '../core/progress.ts';
 
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.round(seconds));
@@ -15,6 +15,22 @@ export function formatDuration(seconds: number): string {
     : `${m}:${String(r).padStart(2, '0')}`;
 }
 
+const percent = (x: number): string => `${(x * 100).toFixed(1)}%`;
+
+/**
+ * The short form of an evaluation's validation figures, for a status line or a log line: the mean,
+ * the lowest task, how many are below their floors, and the selection criterion (JSON carries them all).
+ */
+export function formatValidation(v: ValidationFigures): string {
+  if (v.tasks.length === 0) return '';
+  const mean = v.tasks.reduce((a, t) => a + t.accuracy, 0) / v.tasks.length;
+  const lowest = v.tasks.reduce((a, t) => (t.accuracy < a.accuracy ? t : a));
+  const below = v.tasks.filter((t) => t.floor !== undefined && t.accuracy < t.floor).length;
+  const parts = [`val mean ${percent(mean)}`, `lowest ${lowest.task} ${percent(lowest.accuracy)}`];
+  if (below > 0) parts.push(`${below} below floor`);
+  return `${parts.join(', ')}; criterion ${percent(v.criterion.value)}${v.best ? ' (best)' : ''}`;
+}
+
 export function formatProgress(e: ProgressEvent): string {
   const parts = [`[${e.stage}]`];
   if (e.task) parts.push(e.task);
@@ -22,6 +38,7 @@ export function formatProgress(e: ProgressEvent): string {
   parts.push(`${(e.fraction * 100).toFixed(0).padStart(3)}%`);
   if (e.etaSeconds !== undefined) parts.push(`ETA ${formatDuration(e.etaSeconds)}`);
   if (e.message) parts.push(e.message);
+  if (e.validation) parts.push(formatValidation(e.validation));
   return parts.join('  ');
 }
 
@@ -55,8 +72,9 @@ export const PROGRESS_HELP = [
 export const LINES_STEP = 0.05;
 
 /**
- * Picks the events worth a line of their own in a log: every stage change, and each time the whole
- * job passes another `step` of its fraction. Events arrive hundreds of times per job; a log wants ~20.
+ * Picks the events worth a line of their own in a log: every stage change, each time the whole job
+ * passes another `step` of its fraction, and every evaluation's validation figures (a few dozen per
+ * plan: the figures a user watches during the long stage). Events arrive hundreds of times per job.
  */
 export class LinesThrottle {
   private stage: string | undefined;
@@ -67,7 +85,7 @@ export class LinesThrottle {
   accept(e: ProgressEvent): boolean {
     // The small epsilon keeps 0.15 (0.1499999… in binary) in the bucket a reader expects.
     const bucket = Math.floor(Math.max(0, e.fraction) / this.step + 1e-9);
-    if (e.stage === this.stage && bucket <= this.bucket) return false;
+    if (e.stage === this.stage && bucket <= this.bucket && !e.validation) return false;
     this.stage = e.stage;
     this.bucket = bucket;
     return true;
@@ -118,6 +136,12 @@ export function createStderrOutput(
   const { line, redraw } = writers;
   const drawn = mode === 'line' && redraw !== undefined;
   const throttle = new LinesThrottle();
+  // The redrawn line keeps showing the stage's latest validation figures between evaluations.
+  let shown: ProgressEvent | undefined;
+  const withValidation = (e: ProgressEvent): ProgressEvent => {
+    if (e.validation || shown?.stage !== e.stage) shown = e.validation ? e : undefined;
+    return shown && !e.validation ? { ...e, validation: shown.validation! } : e;
+  };
   let lastStatus = '';
   let lastStatusAt = -Infinity;
   return {
@@ -125,7 +149,7 @@ export function createStderrOutput(
     progress(e) {
       if (mode === 'none') return;
       if (mode === 'json') line(jsonLine({ type: 'progress', ...e }));
-      else if (drawn) redraw(formatProgress(e));
+      else if (drawn) redraw(formatProgress(withValidation(e)));
       else if (throttle.accept(e)) line(formatProgress(e));
     },
     status(text) {

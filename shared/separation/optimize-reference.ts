@@ -17,6 +17,7 @@ import {
   evalPoint,
   evaluatePages,
   gatherTask,
+  validationFigures,
   type EvalPoint,
   type JointResult,
   type PagedState,
@@ -127,7 +128,8 @@ export async function optimizeReference(
     );
     history.push(point);
     // The reference keeps the best mean; per-task floors are ours, so the baseline does not get them.
-    if (!best || point.meanValAccuracy > best.meanValAccuracy) {
+    const improved = !best || point.meanValAccuracy > best.meanValAccuracy;
+    if (improved) {
       best = point;
       snapshot.capture(state);
     }
@@ -136,7 +138,14 @@ export async function optimizeReference(
       step,
       total: rounds * options.chunkSteps,
       fraction: step / (rounds * options.chunkSteps),
-      message: `reference: val mean ${(point.meanValAccuracy * 100).toFixed(1)}%, ${accepted}/${chunks} chunks accepted`,
+      message: `reference: ${accepted}/${chunks} chunks accepted`,
+      validation: validationFigures(
+        tasks,
+        point,
+        undefined,
+        { name: 'mean', value: point.meanValAccuracy },
+        improved,
+      ),
     });
   };
 

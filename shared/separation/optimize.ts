@@ -11,7 +11,7 @@
  * The test split is never read here.
  */
 import { raise, throwIfCancelled } from '../core/errors.ts';
-import { noProgress, type ProgressSink } from '../core/progress.ts';
+import { noProgress, type ProgressSink, type ValidationFigures } from '../core/progress.ts';
 import { createOptimizer } from '../train/optimizers.ts';
 import { gatherWeights, scatterAddGradients, type TableShape } from './tables.ts';
 
@@ -76,6 +76,7 @@ export interface JointOptions {
   /** Each task's original validation accuracy (0..1), in task order. */
   readonly baselineVal: readonly number[];
   readonly signal?: AbortSignal;
+  /** Receives an 'optimize' event at each evaluation, with the tasks' validation figures. */
   readonly progress?: ProgressSink;
   /** Reports the fraction of this stage done; the caller maps it into the whole job. */
   readonly onStep?: (step: number, total: number) => void;
@@ -181,6 +182,31 @@ export function better(a: EvalPoint, b: EvalPoint | undefined): boolean {
   return a.meanValAccuracy - a.meanShortfall > b.meanValAccuracy - b.meanShortfall;
 }
 
+/** The selection criterion `better` applies to a point, with its value (for the progress stream). */
+export function selectionCriterion(p: EvalPoint): ValidationFigures['criterion'] {
+  return p.worstViolation <= 0
+    ? { name: 'mean-within-floors', value: p.meanValAccuracy }
+    : { name: 'mean-minus-shortfall', value: p.meanValAccuracy - p.meanShortfall };
+}
+
+/** An evaluation point as the progress stream shows it: each task's accuracy and floor, the criterion. */
+export function validationFigures(
+  tasks: readonly { readonly name: string }[],
+  point: EvalPoint,
+  floors: readonly number[] | undefined,
+  criterion: ValidationFigures['criterion'],
+  best: boolean,
+): ValidationFigures {
+  return {
+    tasks: tasks.map((t, k) => {
+      const accuracy = point.valAccuracy[k]!;
+      return floors ? { task: t.name, accuracy, floor: floors[k]! } : { task: t.name, accuracy };
+    }),
+    criterion,
+    best,
+  };
+}
+
 /** Per-task gradient weights from validation shortfalls below the floors (see JointOptions.focus). */
 export function taskFocus(
   valAccuracy: readonly number[],
@@ -249,7 +275,8 @@ export async function optimizeJointly(
     );
     history.push(point);
     if (options.focus) focusWeights = taskFocus(point.valAccuracy, floors, options.focus);
-    if (better(point, best)) {
+    const improved = better(point, best);
+    if (improved) {
       best = point;
       snapshot.capture(averaged);
     }
@@ -258,7 +285,7 @@ export async function optimizeJointly(
       step,
       total: options.steps,
       fraction: step / Math.max(1, options.steps),
-      message: `val mean ${(point.meanValAccuracy * 100).toFixed(1)}%, worst Δ ${(-point.worstViolation * 100 - options.floorPoints).toFixed(1)} pts`,
+      validation: validationFigures(tasks, point, floors, selectionCriterion(point), improved),
     });
   };
 
