@@ -44,7 +44,12 @@ function evolve(plan: Plan): Plan {
     exclusivePages[3] = 42;
     return { ...m, exclusivePages };
   });
-  return { ...plan, sharedPages: shared, models, report: { ...(plan.report as object), retrained: true } };
+  return {
+    ...plan,
+    sharedPages: shared,
+    models,
+    report: plan.report && { ...plan.report, init: 'retrained' },
+  };
 }
 
 async function write(plan: Plan, name: string): Promise<string> {

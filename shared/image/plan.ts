@@ -4,6 +4,7 @@
  */
 import type { Preprocessing } from '../datasets/types.ts';
 import type { Model } from '../onnx/types.ts';
+import type { PlanReport } from './report.ts';
 
 export type ValueType = 'f32';
 
@@ -59,8 +60,11 @@ export interface Plan {
   /** True when a model may have several of its own pages on one shared slot. */
   readonly selfTying: boolean;
   readonly models: readonly PlannedModel[];
-  /** The planner's report (JSON-serialisable), stored as is in the manifest. */
-  readonly report: unknown;
+  /**
+   * The planner's report (./report.ts), stored as is in the manifest; null when there is none. A
+   * reader gives null too for a stored report it cannot parse (the manifest keeps it as it was).
+   */
+  readonly report: PlanReport | null;
 }
 
 export function pageCount(weightCount: number, pageSize: number): number {

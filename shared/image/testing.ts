@@ -9,7 +9,10 @@ import { Rng } from '../core/rng.ts';
 import { GraphBuilder, attr, floatTensor } from '../onnx/builder.ts';
 import { DataType, type Model } from '../onnx/types.ts';
 import { selectWeights, weightsAsInputs } from '../onnx/weights.ts';
+import { STORED_DEVICE } from './device-profile.ts';
+import { memoryAccount, planShape } from './memory.ts';
 import { pageCount, type Plan, type PlannedModel } from './plan.ts';
+import { PLAN_REPORT_VERSION, type PlanReport } from './report.ts';
 
 export interface ConvNetSpec {
   /** [channels, height, width]; height and width divisible by 2^convs.length. */
@@ -162,15 +165,56 @@ export function syntheticPlan(
       },
     };
   });
-  return {
+  const plan = {
     pageSize: P,
-    valueType: 'f32',
+    valueType: 'f32' as const,
     budgets: { l1Bytes: M * P * 4 + 4096, l2Bytes: 1 << 20 },
     sharedPageCount: M,
     sharedPages: shared,
     selfTying: options.selfTying ?? false,
     models: planned,
-    report: { packing: 2.5, note: 'synthetic fixture', occupancy: [1, 2, 3] },
+  };
+  return { ...plan, report: syntheticReport(plan) };
+}
+
+/** A report whose figures are the plan's own (image/memory.ts), as the planner would state them. */
+export function syntheticReport(plan: Omit<Plan, 'report'>): PlanReport {
+  const account = memoryAccount(planShape(plan), STORED_DEVICE);
+  return {
+    version: PLAN_REPORT_VERSION,
+    pageSize: plan.pageSize,
+    valueType: 'f32',
+    valueBytes: 4,
+    budgets: plan.budgets,
+    device: STORED_DEVICE,
+    sharedPageCount: plan.sharedPageCount,
+    selfTying: plan.selfTying ? 2 : 1,
+    strategy: 'synthetic fixture',
+    init: 'random',
+    tasks: plan.models.map((m) => ({
+      task: m.name,
+      weights: m.weightCount,
+      pages: m.pageTable.length,
+      exclusivePages: m.exclusivePages.length / plan.pageSize,
+      test: { ...m.accuracy.test },
+      val: { ...m.accuracy.val },
+    })),
+    totals: {
+      originalBytes: account.originalBytes,
+      sharedBytes: account.sharedBytes,
+      pageTableBytes: account.pageTableBytes,
+      exclusiveBytes: account.exclusiveBytes,
+      runtime: account.runtime,
+      l1Bytes: account.level1Bytes,
+      l2Bytes: account.level2Bytes,
+      storedPacking: account.storedPacking,
+      devicePacking: account.devicePacking,
+      ceiling: 1,
+    },
+    occupancyHistogram: [0, plan.sharedPageCount],
+    timing: { steps: 0, bestStep: 0 },
+    initLosses: { random: 2.5 },
+    history: [],
   };
 }
 

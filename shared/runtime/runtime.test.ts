@@ -12,6 +12,8 @@ import { weightsAsInitializers } from '../onnx/weights.ts';
 import type { Plan, PlannedModel } from '../image/plan.ts';
 import { ByteLru } from './lru.ts';
 import { level1Parts } from './memory.ts';
+import { LINUX_ORT_DEVICE } from '../image/device-profile.ts';
+import { memoryAccount, planShape } from '../image/memory.ts';
 import { PagedRuntime } from './runtime.ts';
 
 let root: string;
@@ -174,6 +176,11 @@ describe('PagedRuntime', () => {
     expect(mem.rss).toBeGreaterThan(l1.total);
     // The planner's estimate from the plan alone is what the runtime holds.
     expect(level1Parts(plan, l1.cache)).toEqual(l1);
+    // …which is image/memory.ts's account for the linux-ort profile, the one the planner reserves with.
+    const account = memoryAccount(planShape(plan), LINUX_ORT_DEVICE);
+    expect(l1.total - l1.cache).toBe(account.level1Bytes);
+    expect(l1.gatherRuns + l1.weightBuffer + l1.exclusiveBuffer).toBe(account.runtime.total);
+    expect(mem.level2Bytes).toBe(account.level2Bytes);
     await rt.close();
   });
 

@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { testTempDir } from '../core/testing-temp.ts';
 import { writeBundle } from '../image/write.ts';
+import { LINUX_ORT_DEVICE, withSizes } from '../image/device-profile.ts';
+import { checkFits, memoryAccount, planShape } from '../image/memory.ts';
 import { PagedRuntime } from '../runtime/runtime.ts';
 import { loadTask } from '../datasets/load.ts';
 import type { Split, TaskData } from '../datasets/types.ts';
@@ -78,7 +80,8 @@ describe('planSeparation', () => {
     expect(report.totals.l1Bytes).toBeLessThanOrEqual(plan.budgets.l1Bytes);
     expect(report.totals.l2Bytes).toBeLessThanOrEqual(plan.budgets.l2Bytes);
     expect(plan.sharedPageCount).toBe(16);
-    expect(report.totals.packingRatio).toBeGreaterThan(1.3);
+    expect(report.totals.storedPacking).toBeGreaterThan(1.3);
+    expect(report.totals.devicePacking).toBe(report.totals.storedPacking); // the stored device: no runtime
     expect(new Set(events)).toEqual(new Set(['baseline', 'fisher', 'overlap', 'init', 'optimize', 'final']));
     // The runtime view: rebuild each model's weights from the pages and re-measure the test accuracy.
     for (const [k, m] of plan.models.entries()) {
@@ -95,6 +98,39 @@ describe('planSeparation', () => {
       expect(unformWeights(w.value, m.tensors).ok).toBe(true);
       await session.value.release();
     }
+  });
+
+  it('plans against a device: refused before any work when its runtime does not fit level 1', async () => {
+    const events: string[] = [];
+    const refused = await planSeparation(
+      tasks(),
+      options({ device: LINUX_ORT_DEVICE, steps: 4, progress: (e) => events.push(e.stage) }),
+    );
+    expect(!refused.ok && refused.error.code).toBe('E_BUDGET');
+    expect(!refused.ok && refused.error.message).toMatch(/short by \d+ bytes on device linux-ort/);
+    expect(!refused.ok && refused.error.hint).toMatch(/--l1.*--device/);
+    expect(events).toEqual([]);
+  });
+
+  it('plans against a device: its runtime is reserved inside level 1, and the plan fits the device', async () => {
+    const t = tasks();
+    const preview = previewPlan(t, P, 1);
+    if (!preview.ok) throw new Error(preview.error.message);
+    // Room for the runtime's weight buffer and gather runs, and a few pages for its exclusive buffer.
+    const budgets = {
+      l1Bytes: 16 * P * 4 + 37 * 4 + Math.max(...preview.value.weightCounts) * 4 + 37 * 13 + 6 * P * 4,
+      l2Bytes: 10 * P * 4,
+    };
+    const r = await planSeparation(t, options({ budgets, device: LINUX_ORT_DEVICE, steps: 4, evalEvery: 2 }));
+    if (!r.ok) throw new Error(r.error.message);
+    const { plan, report } = r.value;
+    expect(report.device).toEqual(LINUX_ORT_DEVICE);
+    expect(report.totals.l1Bytes).toBeLessThanOrEqual(budgets.l1Bytes);
+    expect(report.totals.devicePacking).toBeLessThan(report.totals.storedPacking);
+    const account = memoryAccount(planShape(plan), LINUX_ORT_DEVICE);
+    expect(account.level1Bytes).toBe(report.totals.l1Bytes);
+    expect(checkFits(account, withSizes(LINUX_ORT_DEVICE, budgets)).ok).toBe(true);
+    expect(plan.report?.device.name).toBe('linux-ort');
   });
 
   it('the paged runtime, reading the written bundle, predicts exactly what the report measured', async () => {

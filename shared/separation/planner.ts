@@ -9,7 +9,7 @@
  * signal cancels between units of work. The test split is evaluated only for the report.
  */
 import { attemptAsync, fail, ok, raise, throwIfCancelled, unwrap, type Result } from '../core/errors.ts';
-import { ProgressTracker, noProgress, type ProgressSink } from '../core/progress.ts';
+import { ProgressTracker, noProgress, type ProgressEvent, type ProgressSink } from '../core/progress.ts';
 import { TRAINABLE_OPS } from '../autodiff/training-graph.ts';
 import type { TaskData } from '../datasets/types.ts';
 import { DataType, type Model } from '../onnx/types.ts';
@@ -22,7 +22,8 @@ import { evaluatePages, gatherTask, optimizeJointly, type JointResult, type Page
 import { optimizeReference } from './optimize-reference.ts';
 import { occupancyHistogram, overlap } from './overlap.ts';
 import { pageCount, type Budgets, type Plan, type PlannedModel } from '../image/plan.ts';
-import { buildReport, storedReport, type PlanReport, type TaskReport } from './report.ts';
+import { buildReport, storedReport, type TimedPlanReport, type TaskReport } from './report.ts';
+import type { DeviceTraits } from '../image/device-profile.ts';
 import { packingCeiling, packingCeilingSelfTying, separate } from './separate.ts';
 import { REFERENCE_SHARED_PAGES, separateReference } from './separate-reference.ts';
 import { buildPageTable, exclusivePagesOf } from './tables.ts';
@@ -47,7 +48,13 @@ export interface PlannerTask {
 
 export interface PlannerOptions {
   readonly pageSize: number;
+  /** The device's level-1 and level-2 sizes. */
   readonly budgets: Budgets;
+  /**
+   * The rest of the device (image/device-profile.ts): its table entry width and what its runtime keeps
+   * in level 1, which the separation reserves inside the level-1 budget. Default: the stored plan alone.
+   */
+  readonly device?: DeviceTraits;
   readonly strategy: Strategy;
   /** Pages of one model allowed per slot: 1 = off. */
   readonly selfTying: number;
@@ -132,7 +139,7 @@ export const DEFAULT_PLANNER_OPTIONS: Omit<PlannerOptions, 'budgets'> = {
 
 export interface PlanResult {
   readonly plan: Plan;
-  readonly report: PlanReport;
+  readonly report: TimedPlanReport;
   readonly fisher: ReadonlyMap<string, FisherResult>;
   readonly optimisation: JointResult;
 }
@@ -140,6 +147,7 @@ export interface PlanResult {
 /** What can be said before any long work: page counts, the ceiling, the pool size. */
 export interface PlanPreview {
   readonly pageCounts: readonly number[];
+  readonly weightCounts: readonly number[];
   readonly totalPages: number;
   readonly ceiling: number;
   readonly ceilingSelfTying?: number;
@@ -154,15 +162,18 @@ export function previewPlan(
   const size = checkPageSize(pageSize);
   if (!size.ok) return size;
   const counts: number[] = [];
+  const weightCounts: number[] = [];
   let weights = 0;
   for (const t of tasks) {
     const f = formModel(t.model, pageSize);
     if (!f.ok) return fail(f.error.code, `Task ${t.name}: ${f.error.message}`, f.error.hint);
     counts.push(pageCount(f.value.weightCount, pageSize));
+    weightCounts.push(f.value.weightCount);
     weights += f.value.weightCount;
   }
   const preview: { -readonly [K in keyof PlanPreview]: PlanPreview[K] } = {
     pageCounts: counts,
+    weightCounts,
     totalPages: counts.reduce((a, b) => a + b, 0),
     ceiling: packingCeiling(counts),
     originalBytes: weights * 4,
@@ -290,7 +301,12 @@ export async function planSeparation(
           weightCount: formations[k]!.weightCount,
           pageScores: new Float64Array(pageCount(formations[k]!.weightCount, options.pageSize)),
         })),
-        { pageSize: options.pageSize, budgets: options.budgets, selfTying: options.selfTying },
+        {
+          pageSize: options.pageSize,
+          budgets: options.budgets,
+          selfTying: options.selfTying,
+          ...(options.device ? { device: options.device } : {}),
+        },
       );
       unwrap(feasible);
     }
@@ -384,6 +400,7 @@ async function runPlanner(
         pageSize: P,
         budgets: o.budgets,
         selfTying: o.selfTying,
+        ...(o.device ? { device: o.device } : {}),
         ...(o.extraPriority ? { extraPriority: o.extraPriority } : {}),
       }),
     );
@@ -478,6 +495,12 @@ async function runPlanner(
     baselineVal,
     floorPoints: o.floorPoints,
     onStep,
+    // The optimisers' evaluations (validation figures) join the job's progress stream.
+    progress: (e: ProgressEvent) =>
+      tracker.report('optimize', e.step, e.total, {
+        ...(e.message ? { message: e.message } : {}),
+        ...(e.validation ? { validation: e.validation } : {}),
+      }),
     ...(o.signal ? { signal: o.signal } : {}),
   };
   let optimisation: JointResult;
@@ -538,6 +561,7 @@ async function runPlanner(
   const report = buildReport({
     pageSize: P,
     budgets: o.budgets,
+    ...(o.device ? { device: o.device } : {}),
     sharedPageCount: M,
     selfTying,
     strategy: o.strategy === 'reference' ? 'reference' : `ours (balanced overlap, joint optimisation)`,
@@ -550,6 +574,8 @@ async function runPlanner(
       bestStep: optimisation.bestStep,
       stages: stageSeconds,
     },
+    initLosses: initScores,
+    history: optimisation.history,
   });
 
   const models: PlannedModel[] = tasks.map((t, k) => {
@@ -588,7 +614,7 @@ async function runPlanner(
     selfTying: selfTying > 1,
     models,
     // Stored without wall-clock times, so that the same inputs and seed give the same plan id.
-    report: { ...storedReport(report), initLosses: initScores, history: optimisation.history },
+    report: storedReport(report),
   };
   return { plan, report, fisher, optimisation };
 }

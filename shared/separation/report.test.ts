@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { buildReport, renderReport } from './report.ts';
+import { LINUX_ORT_DEVICE } from '../image/device-profile.ts';
+import { parsePlanReport } from '../image/report.ts';
+import { buildReport, renderReport, storedReport, type ReportInput } from './report.ts';
 
-const report = buildReport({
+const input: ReportInput = {
   pageSize: 512,
   budgets: { l1Bytes: 300_000, l2Bytes: 50_000 },
   sharedPageCount: 132,
@@ -28,7 +30,19 @@ const report = buildReport({
   ],
   occupancyHistogram: [0, 101, 31],
   timing: { stepMs: 37.04, steps: 2000, bestStep: 1700, stages: { fisher: 1.2, overlap: 0.15 } },
-});
+  initLosses: { 'fisher-mean': 0.61, random: 2.3 },
+  history: [
+    { step: 0, valAccuracy: [0.9, 0.7], meanValAccuracy: 0.8, worstViolation: 0.07, meanShortfall: 0.04 },
+    {
+      step: 200,
+      valAccuracy: [0.975, 0.77],
+      meanValAccuracy: 0.8725,
+      worstViolation: -0.001,
+      meanShortfall: 0,
+    },
+  ],
+};
+const report = buildReport(input);
 
 describe('report', () => {
   it('computes the totals', () => {
@@ -38,10 +52,35 @@ describe('report', () => {
     expect(t.pageTableBytes).toBe(223 * 4);
     expect(t.l1Bytes).toBe(132 * 2048 + 892);
     expect(t.l2Bytes).toBe(10 * 2048);
-    expect(t.packingRatio).toBeCloseTo(453_784 / (142 * 2048), 9);
-    expect(t.l1OnlyRatio).toBeCloseTo(453_784 / (132 * 2048 + 892), 9);
+    expect(t.exclusiveBytes).toBe(10 * 2048);
+    // The stored plan alone: the tables count, no runtime does.
+    expect(t.runtime.total).toBe(0);
+    expect(t.storedPacking).toBeCloseTo(453_784 / (132 * 2048 + 892 + 10 * 2048), 9);
+    expect(t.devicePacking).toBe(t.storedPacking);
     expect(t.ceiling).toBeCloseTo(223 / 132, 9);
+    expect(report.device.name).toBe('stored');
     expect(JSON.parse(JSON.stringify(report))).toEqual(report);
+  });
+
+  it('adds the device’s runtime to level 1 and to device packing only', () => {
+    const t = buildReport({ ...input, device: LINUX_ORT_DEVICE }).totals;
+    // Gather runs 13 B per page, the largest model's weights, the largest exclusive set.
+    const runtime = 223 * 13 + 67_292 * 4 + 10 * 2048;
+    expect(t.runtime.total).toBe(runtime);
+    expect(t.l1Bytes).toBe(132 * 2048 + 892 + runtime);
+    expect(t.storedPacking).toBeCloseTo(453_784 / (132 * 2048 + 892 + 10 * 2048), 9);
+    expect(t.devicePacking).toBeCloseTo(453_784 / (132 * 2048 + 892 + 10 * 2048 + runtime), 9);
+  });
+
+  it('stores the optimisation’s history and init losses, not the wall-clock times', () => {
+    const stored = storedReport(report);
+    expect(stored.timing).toEqual({ steps: 2000, bestStep: 1700 });
+    expect(stored.history).toEqual(input.history);
+    expect(stored.initLosses).toEqual(input.initLosses);
+    const parsed = parsePlanReport(JSON.parse(JSON.stringify(stored)));
+    expect(parsed.ok && parsed.value).toEqual(stored);
+    // Byte for byte, since the stored report is under the plan id.
+    expect(parsed.ok && JSON.stringify(parsed.value)).toBe(JSON.stringify(stored));
   });
 
   it('renders a fixed report as plain text', () => {
@@ -56,9 +95,10 @@ describe('report', () => {
         '',
         'Δ test accuracy: mean −0.9 pts, worst −1.0 (speech_commands)',
         'Original weights: 443.1 KiB (453784 B)',
+        'Device: stored (no runtime counted; 4-byte table entries)',
         'Level 1: 264.9 KiB (shared 270336 B + page tables 892 B) of 293.0 KiB',
         'Level 2: 20.0 KiB (exclusive pages) of 48.8 KiB',
-        'Packing: 1.56x (ceiling 1.69x); level 1 only: 1.67x',
+        'Packing: stored 1.56x (shared + tables + exclusive pages), device 1.56x on stored (+ runtime 0 B); ceiling 1.69x',
         'Occupancy (occupants:slots): 1:101 2:31',
         'Optimisation: 2000 steps, best at 1700, 37.0 ms per step',
         'Stages: fisher 1.20 s, overlap 0.15 s',

@@ -1,113 +1,96 @@
 /**
- * Step 7 — the planner's report: a JSON-serialisable structure (stored as is in the bundle
- * manifest) and a plain-text rendering for the CLI and logs.
+ * Step 7 — the planner's report: built from the per-task facts (the type and its parser are the
+ * bundle's contract, image/report.ts), and rendered as plain text for the CLI and logs.
  *
- * Measures, as in the reference and the prototype:
- * - packing ratio = original weight bytes ÷ (shared + exclusive page bytes); page tables excluded;
- * - level-1-only ratio = original weight bytes ÷ level-1 bytes (shared pages + page tables);
+ * Measures (image/memory.ts; docs/FORMAT.md §9):
+ * - stored packing = original weight bytes ÷ (shared pages + page tables + exclusive pages);
+ * - device packing = original weight bytes ÷ (the same + what the device's runtime keeps in level 1);
  * - ceiling = Σ N_k ÷ max N_k (with self-tying: Σ N_k ÷ max ⌈N_k / t⌉).
  */
 import { formatBytes } from '../core/units.ts';
+import { STORED_DEVICE, describeRuntime, type DeviceTraits } from '../image/device-profile.ts';
+import { describeLevel1, memoryAccount } from '../image/memory.ts';
+import {
+  PLAN_REPORT_VERSION,
+  type PlanReport,
+  type ReportEvalPoint,
+  type ReportTiming,
+  type SplitAccuracy,
+  type TaskReport,
+} from '../image/report.ts';
 
-export interface SplitAccuracy {
-  /** 0..1. */
-  readonly before: number;
-  readonly after: number;
-}
+export type { PlanReport, SplitAccuracy, TaskReport } from '../image/report.ts';
 
-export interface TaskReport {
-  readonly task: string;
-  readonly weights: number;
-  readonly pages: number;
-  readonly exclusivePages: number;
-  readonly test: SplitAccuracy;
-  readonly val: SplitAccuracy;
-}
-
-export interface PlanReport {
-  readonly version: 1;
-  readonly pageSize: number;
-  readonly valueType: 'f32';
-  readonly valueBytes: number;
-  readonly budgets: { readonly l1Bytes: number; readonly l2Bytes: number };
-  readonly sharedPageCount: number;
-  readonly selfTying: number;
-  readonly strategy: string;
-  readonly init: string;
-  readonly tasks: readonly TaskReport[];
-  readonly totals: {
-    readonly originalBytes: number;
-    readonly sharedBytes: number;
-    readonly pageTableBytes: number;
-    /** Shared pages + page tables. */
-    readonly l1Bytes: number;
-    /** Exclusive pages. */
-    readonly l2Bytes: number;
-    readonly packingRatio: number;
-    readonly l1OnlyRatio: number;
-    readonly ceiling: number;
-  };
-  /** histogram[c] = slots with c occupants. */
-  readonly occupancyHistogram: readonly number[];
-  readonly timing: {
+/** The report as the planner returns it to its caller: with the wall-clock times, which are not stored. */
+export type TimedPlanReport = PlanReport & {
+  readonly timing: ReportTiming & {
     /** Mean milliseconds per joint optimisation step. */
     readonly stepMs: number;
-    readonly steps: number;
-    readonly bestStep: number;
     /** Wall time of the stages, seconds. */
     readonly stages: Readonly<Record<string, number>>;
   };
-}
+};
 
 export interface ReportInput {
   readonly pageSize: number;
   readonly valueBytes?: number;
-  readonly tableEntryBytes?: number;
   readonly budgets: { readonly l1Bytes: number; readonly l2Bytes: number };
+  /** The device planned for; default the stored plan alone. */
+  readonly device?: DeviceTraits;
   readonly sharedPageCount: number;
   readonly selfTying: number;
   readonly strategy: string;
   readonly init: string;
   readonly tasks: readonly TaskReport[];
   readonly occupancyHistogram: readonly number[];
-  readonly timing: PlanReport['timing'];
+  readonly timing: TimedPlanReport['timing'];
+  readonly initLosses?: Readonly<Record<string, number | null>>;
+  readonly history?: readonly ReportEvalPoint[];
 }
 
-/** Fills in the totals from the per-task facts. */
-export function buildReport(input: ReportInput): PlanReport {
+/** Fills in the totals from the per-task facts, with image/memory.ts's account for the device. */
+export function buildReport(input: ReportInput): TimedPlanReport {
   const valueBytes = input.valueBytes ?? 4;
-  const entryBytes = input.tableEntryBytes ?? 4;
-  const pageBytes = input.pageSize * valueBytes;
-  const originalBytes = input.tasks.reduce((a, t) => a + t.weights * valueBytes, 0);
-  const sharedBytes = input.sharedPageCount * pageBytes;
-  const pageTableBytes = input.tasks.reduce((a, t) => a + t.pages * entryBytes, 0);
-  const l2Bytes = input.tasks.reduce((a, t) => a + t.exclusivePages * pageBytes, 0);
-  const l1Bytes = sharedBytes + pageTableBytes;
+  const device = input.device ?? STORED_DEVICE;
+  const account = memoryAccount(
+    {
+      pageSize: input.pageSize,
+      valueBytes,
+      sharedPageCount: input.sharedPageCount,
+      models: input.tasks.map((t) => ({ weightCount: t.weights, exclusivePageCount: t.exclusivePages })),
+    },
+    device,
+  );
   const pages = input.tasks.map((t) => t.pages);
   const maxSlots = pages.length ? Math.max(...pages.map((n) => Math.ceil(n / input.selfTying))) : 0;
   return {
-    version: 1,
+    version: PLAN_REPORT_VERSION,
     pageSize: input.pageSize,
     valueType: 'f32',
     valueBytes,
     budgets: input.budgets,
+    device,
     sharedPageCount: input.sharedPageCount,
     selfTying: input.selfTying,
     strategy: input.strategy,
     init: input.init,
     tasks: input.tasks,
     totals: {
-      originalBytes,
-      sharedBytes,
-      pageTableBytes,
-      l1Bytes,
-      l2Bytes,
-      packingRatio: sharedBytes + l2Bytes > 0 ? originalBytes / (sharedBytes + l2Bytes) : 0,
-      l1OnlyRatio: l1Bytes > 0 ? originalBytes / l1Bytes : 0,
+      originalBytes: account.originalBytes,
+      sharedBytes: account.sharedBytes,
+      pageTableBytes: account.pageTableBytes,
+      exclusiveBytes: account.exclusiveBytes,
+      runtime: account.runtime,
+      l1Bytes: account.level1Bytes,
+      l2Bytes: account.level2Bytes,
+      storedPacking: account.storedPacking,
+      devicePacking: account.devicePacking,
       ceiling: maxSlots > 0 ? pages.reduce((a, b) => a + b, 0) / maxSlots : 1,
     },
     occupancyHistogram: input.occupancyHistogram,
     timing: input.timing,
+    initLosses: input.initLosses ?? {},
+    history: input.history ?? [],
   };
 }
 
@@ -116,13 +99,9 @@ export function buildReport(input: ReportInput): PlanReport {
  * The stored report is hashed into the plan id, and times differ between two runs that make the same
  * plan, so keeping them would give equal plans different ids. The CLI shows the full report.
  */
-export type StoredPlanReport = Omit<PlanReport, 'timing'> & {
-  readonly timing: Pick<PlanReport['timing'], 'steps' | 'bestStep'>;
-};
-
-export function storedReport(report: PlanReport): StoredPlanReport {
-  const { timing, ...rest } = report;
-  return { ...rest, timing: { steps: timing.steps, bestStep: timing.bestStep } };
+export function storedReport(report: PlanReport): PlanReport {
+  // Spreading keeps `timing` in its place, so the stored members keep the order readers parse them in.
+  return { ...report, timing: { steps: report.timing.steps, bestStep: report.timing.bestStep } };
 }
 
 const pct = (x: number) => (x * 100).toFixed(1);
@@ -143,6 +122,15 @@ function table(
       .join('  ')
       .trimEnd();
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+}
+
+/**
+ * "Packing: stored 7.87x (shared + tables + exclusive pages), device 5.02x on linux-ort (+ runtime)":
+ * both labelled ratios, as every figure of the repository states them.
+ */
+export function packingLine(report: Pick<PlanReport, 'totals' | 'device'>): string {
+  const t = report.totals;
+  return `Packing: stored ${t.storedPacking.toFixed(2)}x (shared + tables + exclusive pages), device ${t.devicePacking.toFixed(2)}x on ${report.device.name} (+ runtime ${t.runtime.total} B)`;
 }
 
 /** The report as plain text: a table per task, then totals, occupancy and timing. */
@@ -181,13 +169,14 @@ export function renderReport(report: PlanReport): string {
     '',
     `Δ test accuracy: mean ${meanDelta >= 0 ? '+' : '−'}${Math.abs(meanDelta * 100).toFixed(1)} pts${worst ? `, worst ${delta(worst.test)} (${worst.task})` : ''}`,
     `Original weights: ${formatBytes(totals.originalBytes)} (${totals.originalBytes} B)`,
-    `Level 1: ${formatBytes(totals.l1Bytes)} (shared ${totals.sharedBytes} B + page tables ${totals.pageTableBytes} B) of ${formatBytes(report.budgets.l1Bytes)}`,
+    `Device: ${report.device.name} (${describeRuntime(report.device.runtime)}; ${report.device.tableEntryBytes}-byte table entries)`,
+    `Level 1: ${formatBytes(totals.l1Bytes)} (${describeLevel1(totals)}) of ${formatBytes(report.budgets.l1Bytes)}`,
     `Level 2: ${formatBytes(totals.l2Bytes)} (exclusive pages) of ${formatBytes(report.budgets.l2Bytes)}`,
-    `Packing: ${totals.packingRatio.toFixed(2)}x (ceiling ${totals.ceiling.toFixed(2)}x); level 1 only: ${totals.l1OnlyRatio.toFixed(2)}x`,
+    `${packingLine(report)}; ceiling ${totals.ceiling.toFixed(2)}x`,
     `Occupancy (occupants:slots): ${hist || 'none'}`,
-    `Optimisation: ${report.timing.steps} steps, best at ${report.timing.bestStep}, ${report.timing.stepMs.toFixed(1)} ms per step`,
+    `Optimisation: ${report.timing.steps} steps, best at ${report.timing.bestStep}${report.timing.stepMs !== undefined ? `, ${report.timing.stepMs.toFixed(1)} ms per step` : ''}`,
   ];
-  const stages = Object.entries(report.timing.stages);
+  const stages = Object.entries(report.timing.stages ?? {});
   if (stages.length) lines.push(`Stages: ${stages.map(([s, sec]) => `${s} ${sec.toFixed(2)} s`).join(', ')}`);
   return lines.join('\n') + '\n';
 }

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../core/rng.ts';
+import { LINUX_ORT_DEVICE, STORED_DEVICE, type DeviceTraits } from '../image/device-profile.ts';
+import { memoryAccount } from '../image/memory.ts';
 import {
   packingCeiling,
   packingCeilingSelfTying,
@@ -15,6 +17,12 @@ const models: SeparationModelInput[] = [
   { name: 'c', weightCount: 13, pageScores: Float64Array.from([4, 4, 1, 1]) }, // .4 .4 .1 .1
 ];
 const ints = (a: Int32Array) => Array.from(a);
+/** A device whose runtime holds an arena of `bytes` and the largest model's exclusive pages. */
+const arena = (bytes: number): DeviceTraits => ({
+  name: 'tiny',
+  tableEntryBytes: 4,
+  runtime: { kind: 'mcu', activationArenaBytes: bytes },
+});
 
 describe('separate', () => {
   it('ranks pages by their share of the model mass, ties to the lower page', () => {
@@ -89,12 +97,66 @@ describe('separate', () => {
     const overhead = separate(models, {
       pageSize: 4,
       budgets: { l1Bytes: 96, l2Bytes: 1e6 },
-      l1OverheadBytes: 60,
+      device: arena(60),
     });
-    expect(!overhead.ok && overhead.error.message).toMatch(/short by 12 bytes/);
+    expect(!overhead.ok && overhead.error.message).toMatch(
+      /short by 12 bytes on device tiny: the page tables need 48 bytes and the runtime 60 bytes/,
+    );
+    expect(!overhead.ok && overhead.error.hint).toMatch(/--device/);
     const l2 = separate(models, { pageSize: 4, budgets: { l1Bytes: 96, l2Bytes: 40 } });
     expect(!l2.ok && l2.error.message).toMatch(/level-2 budget .* short by 8 bytes/);
     expect(!l2.ok && (l2.error.details as { budget: string }).budget).toBe('l2');
+  });
+
+  it('reserves the runtime’s buffer for the largest exclusive set by iterating to a fixed point (hand-checked)', () => {
+    // Device: 16 bytes per page of the largest exclusive set, nothing else. L1 = 48 (tables) + 6 pages.
+    // Stored: M = 6, no forced page, 6 extra pages a0 b2 c0 c1 a2 b0 → 2 per model.
+    const budgets = { l1Bytes: 48 + 6 * 16, l2Bytes: 6 * 16 };
+    const stored = separate(models, { pageSize: 4, budgets });
+    expect(stored.ok && [stored.value.sharedPageCount, stored.value.l1Bytes]).toEqual([6, 96 + 48]);
+    // Device: R = 0 leaves M = 6 but the grant makes max E_k = 2; with R = 2, M = 4, a0 is forced and
+    // the grant (b2 c0 c1 a2 b0) again gives 2 per model: the fixed point.
+    const s = separate(models, { pageSize: 4, budgets, device: arena(0) });
+    expect(s.ok).toBe(true);
+    if (!s.ok) return;
+    expect(s.value.sharedPageCount).toBe(4);
+    expect(s.value.reservedExclusivePages).toBe(2);
+    expect(s.value.models.map((m) => ints(m.exclusive))).toEqual([
+      [0, 2],
+      [0, 2],
+      [0, 1],
+    ]);
+    expect(s.value.runtime.exclusiveBuffer).toBe(2 * 16);
+    expect(s.value.l1Bytes).toBe(4 * 16 + 48 + 2 * 16);
+    expect(s.value.device).toBe('tiny');
+  });
+
+  it('stops a model at the reserved buffer when raising it would break a budget', () => {
+    // Two 5-page models, L1 = tables (40) + 5 pages, L2 = one page. Raising R to 1 would leave M = 4
+    // and force a page of each model (32 bytes > 16): so R stays 0 and no page is granted.
+    const two: SeparationModelInput[] = [
+      models[0]!,
+      { name: 'd', weightCount: 20, pageScores: Float64Array.from([1, 1, 1, 1, 1]) },
+    ];
+    const budgets = { l1Bytes: 40 + 5 * 16, l2Bytes: 16 };
+    const stored = separate(two, { pageSize: 4, budgets });
+    expect(stored.ok && stored.value.extraGranted).toBe(1);
+    const s = separate(two, { pageSize: 4, budgets, device: arena(0) });
+    expect(s.ok).toBe(true);
+    if (!s.ok) return;
+    expect([s.value.sharedPageCount, s.value.reservedExclusivePages, s.value.extraGranted]).toEqual([
+      5, 0, 0,
+    ]);
+    expect(s.value.l1Bytes).toBe(budgets.l1Bytes);
+  });
+
+  it('refuses uint16 page tables whose entries could pass 65,535, before any score is known', () => {
+    const big = [{ name: 'big', weightCount: 70_000, pageScores: new Float64Array(70_000) }];
+    const device = { name: 'u16', tableEntryBytes: 2 as const, runtime: { kind: 'none' as const } };
+    const s = separate(big, { pageSize: 1, budgets: { l1Bytes: 140_000 + 4, l2Bytes: 1e9 }, device });
+    expect(!s.ok && s.error.code).toBe('E_BUDGET');
+    expect(!s.ok && s.error.message).toMatch(/uint16, but the plan has an entry of 70000/);
+    expect(!s.ok && s.error.hint).toMatch(/--page-size/);
   });
 
   it('computes the packing ceiling, with and without self-tying', () => {
@@ -142,15 +204,35 @@ describe('separate', () => {
       });
       const t = 1 + rng.int(3);
       const budgets = { l1Bytes: rng.int(600), l2Bytes: rng.int(600) };
-      const s = separate(input, { pageSize: P, budgets, selfTying: t, l1OverheadBytes: rng.int(20) });
+      const device = [STORED_DEVICE, LINUX_ORT_DEVICE, arena(rng.int(20))][rng.int(3)]!;
+      const s = separate(input, { pageSize: P, budgets, selfTying: t, device });
+      // Whether the budgets work is known before any score: the planner checks with zero scores.
+      const unscored = input.map((m) => ({ ...m, pageScores: new Float64Array(m.pageScores.length) }));
+      expect(separate(unscored, { pageSize: P, budgets, selfTying: t, device }).ok).toBe(s.ok);
       if (!s.ok) {
         expect(s.error.code).toBe('E_BUDGET');
         continue;
       }
       feasible++;
       const v = s.value;
+      // On the device, with the runtime's residency for this very outcome.
+      const account = memoryAccount(
+        {
+          pageSize: P,
+          sharedPageCount: v.sharedPageCount,
+          models: v.models.map((m) => ({
+            weightCount: m.weightCount,
+            exclusivePageCount: m.exclusive.length,
+          })),
+        },
+        device,
+      );
+      expect(v.l1Bytes).toBe(account.level1Bytes);
       expect(v.l1Bytes).toBeLessThanOrEqual(budgets.l1Bytes);
       expect(v.l2Bytes).toBeLessThanOrEqual(budgets.l2Bytes);
+      expect(Math.max(0, ...v.models.map((m) => m.exclusive.length))).toBeLessThanOrEqual(
+        device.runtime.kind === 'none' ? Infinity : v.reservedExclusivePages,
+      );
       for (const m of v.models) {
         expect(m.units.length).toBeLessThanOrEqual(v.sharedPageCount);
         for (const u of m.units) expect(u.length).toBeLessThanOrEqual(t);

@@ -1,9 +1,9 @@
 /**
  * Step 3 — separation: which pages of each model stay exclusive (level 2) and which go to the shared
- * pool (level 1), under byte budgets.
+ * pool (level 1), under a device's two sizes (its profile: image/device-profile.ts).
  *
- * 1. The pool has M = ⌊(L1 − page tables − runtime overhead) / page bytes⌋ shared pages (at most
- *    Σ N_k: more slots than pages would stay empty).
+ * 1. The pool has M = ⌊(L1 − page tables − the runtime's residency) / page bytes⌋ shared pages (at
+ *    most Σ N_k: more slots than pages would stay empty). The arithmetic is image/memory.ts's.
  * 2. A slot holds at most one page of each model (t pages with self-tying), so model k must keep at
  *    least N_k − t·M pages exclusive: its highest-ranked ones ("forced").
  * 3. What is left of the level-2 budget buys extra exclusive pages, granted globally by rank: a
@@ -11,11 +11,31 @@
  *    (DESIGN.md, the planner, step 2).
  * 4. With self-tying, a model with more sharable pages than M ties its lowest-ranked pages together in
  *    groups of up to t; each group ("unit") occupies one slot, so `overlap` places units, not pages.
+ *
+ * The runtime's residency (step 1) partly depends on the outcome: the onnxruntime and MCU runtimes
+ * hold a read buffer for the largest set of exclusive pages, max E_k. It is sized by iterating to a
+ * fixed point (`sizePool`): reserve R pages for that buffer, size the pool, and raise R while a model
+ * would hold more than R exclusive pages. R only grows and never exceeds max N_k, so this ends; and
+ * it depends on page counts alone until the extra grant, so whether the budgets can work at all is
+ * known before any Fisher is computed (the planner checks with zero scores). When raising R for the
+ * extra grant would make the budgets fail, R stays and the grant stops a model at R exclusive pages.
+ * With the `stored` profile (no runtime) there is nothing to reserve and step 1 is as in the reference.
  */
 import { fail, ok, type Result } from '../core/errors.ts';
 import { formatBytes } from '../core/units.ts';
 import { checkPageSize } from './formation.ts';
 import { pageCount, type Budgets } from '../image/plan.ts';
+import { STORED_DEVICE, type DeviceTraits } from '../image/device-profile.ts';
+import {
+  checkEntryWidth,
+  describeRuntimeParts,
+  memoryAccount,
+  pageBytes as bytesPerPage,
+  residencyForecast,
+  runtimeParts,
+  tableBytes,
+  type RuntimeParts,
+} from '../image/memory.ts';
 
 export interface SeparationModelInput {
   readonly name: string;
@@ -30,10 +50,11 @@ export interface SeparationOptions {
   readonly budgets: Budgets;
   /** Bytes per stored value: 4 for f32. */
   readonly valueBytes?: number;
-  /** Bytes per page-table entry: 4 (a uint32 per page, as in the bundle). */
-  readonly tableEntryBytes?: number;
-  /** Level-1 bytes the runtime needs for itself (activations, code, …). Default 0. */
-  readonly l1OverheadBytes?: number;
+  /**
+   * The device apart from its sizes (which are `budgets`): its page-table entry width and what its
+   * runtime keeps in level 1. Default: the stored plan alone (uint32 entries, no runtime).
+   */
+  readonly device?: DeviceTraits;
   /**
    * Pages of one model that may share a slot: 1 (default) is off; t ≥ 2 lets a model tie up to t of
    * its own lowest-ranked pages on one slot, lifting the ceiling to Σ N_k ÷ max ⌈N_k / t⌉.
@@ -75,11 +96,16 @@ export interface Separation {
   readonly pageBytes: number;
   readonly tableEntryBytes: number;
   readonly budgets: Budgets;
+  /** The device profile's name. */
+  readonly device: string;
   /** M. */
   readonly sharedPageCount: number;
   readonly pageTableBytes: number;
-  readonly l1OverheadBytes: number;
-  /** Level-1 bytes the plan uses: shared pages + page tables + overhead. */
+  /** What the device's runtime keeps in level 1 for this outcome (image/memory.ts). */
+  readonly runtime: RuntimeParts;
+  /** Pages reserved in level 1 for the runtime's buffer of the largest exclusive set (≥ max E_k). */
+  readonly reservedExclusivePages: number;
+  /** Level-1 bytes the plan uses on the device: shared pages + page tables + runtime. */
   readonly l1Bytes: number;
   /** Level-2 bytes the plan uses: all exclusive pages. */
   readonly l2Bytes: number;
@@ -124,8 +150,8 @@ export function separate(
   if (!size.ok) return size;
   const P = options.pageSize;
   const valueBytes = options.valueBytes ?? 4;
-  const entryBytes = options.tableEntryBytes ?? 4;
-  const overhead = options.l1OverheadBytes ?? 0;
+  const device = options.device ?? STORED_DEVICE;
+  const entryBytes = device.tableEntryBytes;
   const t = options.selfTying ?? 1;
   const { l1Bytes, l2Bytes } = options.budgets;
   if (!Number.isInteger(t) || t < 1)
@@ -133,7 +159,6 @@ export function separate(
   for (const [name, value] of [
     ['level-1 budget', l1Bytes],
     ['level-2 budget', l2Bytes],
-    ['level-1 overhead', overhead],
     ['value size', valueBytes],
     ['page-table entry size', entryBytes],
   ] as const) {
@@ -164,29 +189,36 @@ export function separate(
     }
   }
 
-  const pageBytes = P * valueBytes;
+  const pageBytes = bytesPerPage(P, valueBytes);
   const counts = models.map((m) => pageCount(m.weightCount, P));
+  const weightCounts = models.map((m) => m.weightCount);
   const totalPages = counts.reduce((a, b) => a + b, 0);
-  const pageTableBytes = totalPages * entryBytes;
+  const pageTableBytes = tableBytes(totalPages, entryBytes);
+  const forecast = residencyForecast({ pageSize: P, valueBytes, weightCounts }, device.runtime);
+  const residency = (reserved: number) =>
+    runtimeParts({ pageSize: P, valueBytes, weightCounts, maxExclusivePages: reserved }, device.runtime);
+  const forcedFor = (M: number) => counts.map((N) => Math.max(0, N - t * M));
 
-  // 1. The pool size M.
-  const l1Free = l1Bytes - pageTableBytes - overhead;
-  if (l1Free < 0) {
+  // 1. The pool size M, with R pages reserved for the runtime's exclusive-page buffer (see the top).
+  const pool = sizePool(counts, t, pageBytes, l1Bytes - pageTableBytes, forecast);
+  if (!pool.ok) {
+    const reserve = residency(pool.reserved);
+    const short = pool.shortBytes;
     return fail(
       'E_BUDGET',
-      `The level-1 budget (${formatBytes(l1Bytes)}) is short by ${-l1Free} bytes: the page tables need ${pageTableBytes} bytes and the runtime ${overhead} bytes before any shared page.`,
-      'Raise the level-1 budget (--l1), or use larger pages (--page-size) so that the page tables need fewer entries.',
-      { budget: 'l1', shortBytes: -l1Free, pageTableBytes, overheadBytes: overhead },
+      `The level-1 budget (${formatBytes(l1Bytes)}) is short by ${short} bytes on device ${device.name}: the page tables need ${pageTableBytes} bytes${reserve.total > 0 ? ` and the runtime ${reserve.total} bytes (${describeRuntimeParts(reserve)})` : ''} before any shared page.`,
+      reserve.total > 0
+        ? 'Raise the level-1 budget (--l1), use larger pages (--page-size), or plan for a device whose runtime needs less level 1 (--device).'
+        : 'Raise the level-1 budget (--l1), or use larger pages (--page-size) so that the page tables need fewer entries.',
+      { budget: 'l1', shortBytes: short, pageTableBytes, runtimeBytes: reserve.total, device: device.name },
     );
   }
-  const M = Math.min(Math.floor(l1Free / pageBytes), totalPages);
-
-  // 2. Forced exclusive pages, and 3. the extra grant.
-  const ranked = models.map((m) => rankPages(m.pageScores));
-  const forcedCounts = counts.map((N) => Math.max(0, N - t * M));
-  const forcedTotal = forcedCounts.reduce((a, b) => a + b, 0);
-  const forcedBytes = forcedTotal * pageBytes;
-  if (forcedBytes > l2Bytes) {
+  let { M, reserved } = pool;
+  let forcedCounts = forcedFor(M);
+  const forcedBytesOf = (forced: readonly number[]) => forced.reduce((a, b) => a + b, 0) * pageBytes;
+  if (forcedBytesOf(forcedCounts) > l2Bytes) {
+    const forcedTotal = forcedCounts.reduce((a, b) => a + b, 0);
+    const forcedBytes = forcedTotal * pageBytes;
     const worst = counts.indexOf(Math.max(...counts));
     return fail(
       'E_BUDGET',
@@ -197,26 +229,28 @@ export function separate(
       { budget: 'l2', shortBytes: forcedBytes - l2Bytes, forcedPages: forcedTotal, sharedPageCount: M },
     );
   }
-  const isExclusive = counts.map((N) => new Uint8Array(N));
-  ranked.forEach((r, k) => {
-    for (let i = 0; i < forcedCounts[k]!; i++) isExclusive[k]![r.ranking[i]] = 1;
-  });
-  const extraBudgetPages = Math.floor((l2Bytes - forcedBytes) / pageBytes);
-  const candidates: { k: number; page: number; share: number }[] = [];
-  ranked.forEach((r, k) => {
-    for (let i = forcedCounts[k]!; i < r.ranking.length; i++) {
-      const page = r.ranking[i];
-      if (r.share[page] > 0)
-        candidates.push({ k, page, share: r.share[page] * (options.extraPriority?.[k] ?? 1) });
+
+  // uint16 entries: the largest entry M + max E_k − 1 is bounded by M + max N_k − 1 (M only shrinks
+  // from here), checked now so that the answer does not depend on the scores.
+  const entries = checkEntryWidth(M + Math.max(...counts) - 1, entryBytes, device.name);
+  if (!entries.ok) return entries;
+
+  // 2. Forced exclusive pages, and 3. the extra grant; raising the reservation while it is feasible.
+  const ranked = models.map((m) => rankPages(m.pageScores));
+  let grant = grantExtra(ranked, forcedCounts, l2Bytes, pageBytes, options.extraPriority, Infinity);
+  while (forecast.bytesPerExclusivePage > 0 && grant.maxExclusive > reserved) {
+    const raised = sizePool(counts, t, pageBytes, l1Bytes - pageTableBytes, forecast, grant.maxExclusive);
+    const raisedForced = raised.ok ? forcedFor(raised.M) : [];
+    if (!raised.ok || forcedBytesOf(raisedForced) > l2Bytes) {
+      // Raising would break a budget: keep the pool and stop each model at R exclusive pages.
+      grant = grantExtra(ranked, forcedCounts, l2Bytes, pageBytes, options.extraPriority, reserved);
+      break;
     }
-  });
-  candidates.sort((a, b) => b.share - a.share || a.k - b.k || a.page - b.page);
-  const granted = candidates.slice(0, extraBudgetPages);
-  const extraCounts = counts.map(() => 0);
-  for (const g of granted) {
-    isExclusive[g.k]![g.page] = 1;
-    extraCounts[g.k]!++;
+    ({ M, reserved } = raised);
+    forcedCounts = raisedForced;
+    grant = grantExtra(ranked, forcedCounts, l2Bytes, pageBytes, options.extraPriority, Infinity);
   }
+  const { isExclusive, extraCounts, extraBudgetPages, granted } = grant;
 
   // 4. Sharable pages and their units.
   const separated: SeparatedModel[] = models.map((m, k) => {
@@ -238,24 +272,112 @@ export function separate(
     };
   });
 
-  const exclusiveTotal = separated.reduce((a, m) => a + m.exclusive.length, 0);
+  const account = memoryAccount(
+    {
+      pageSize: P,
+      valueBytes,
+      sharedPageCount: M,
+      models: separated.map((m) => ({ weightCount: m.weightCount, exclusivePageCount: m.exclusive.length })),
+    },
+    device,
+  );
   return ok({
     pageSize: P,
     valueBytes,
     pageBytes,
     tableEntryBytes: entryBytes,
     budgets: { l1Bytes, l2Bytes },
+    device: device.name,
     sharedPageCount: M,
     pageTableBytes,
-    l1OverheadBytes: overhead,
-    l1Bytes: M * pageBytes + pageTableBytes + overhead,
-    l2Bytes: exclusiveTotal * pageBytes,
+    runtime: account.runtime,
+    reservedExclusivePages: reserved,
+    l1Bytes: account.level1Bytes,
+    l2Bytes: account.level2Bytes,
     extraBudgetPages,
-    extraGranted: granted.length,
+    extraGranted: granted,
     selfTying: t,
     ceiling: packingCeilingSelfTying(counts, t),
     models: separated,
   });
+}
+
+type PoolSize =
+  | { readonly ok: true; readonly M: number; readonly reserved: number }
+  | { readonly ok: false; readonly reserved: number; readonly shortBytes: number };
+
+/**
+ * The pool size M for `l1Free` bytes (level 1 less the page tables), with `reserved` pages — at
+ * least `minReserved` — held for the runtime's exclusive-page buffer: the least R ≥ minReserved that
+ * covers the forced pages at the pool it leaves, found by raising R to max forced_k until it holds
+ * (forced_k grows as R shrinks the pool, so iterating from below reaches the least such R).
+ */
+function sizePool(
+  counts: readonly number[],
+  t: number,
+  pageBytes: number,
+  l1Free: number,
+  forecast: { readonly fixedBytes: number; readonly bytesPerExclusivePage: number },
+  minReserved = 0,
+): PoolSize {
+  const totalPages = counts.reduce((a, b) => a + b, 0);
+  let reserved = forecast.bytesPerExclusivePage > 0 ? minReserved : 0;
+  for (;;) {
+    const free = l1Free - forecast.fixedBytes - reserved * forecast.bytesPerExclusivePage;
+    if (free < 0) return { ok: false, reserved, shortBytes: -free };
+    const M = Math.min(Math.floor(free / pageBytes), totalPages);
+    if (forecast.bytesPerExclusivePage === 0) return { ok: true, M, reserved: 0 };
+    const forcedMax = Math.max(0, ...counts.map((N) => N - t * M));
+    if (forcedMax <= reserved) return { ok: true, M, reserved };
+    reserved = forcedMax; // > the previous R, and ≤ max N_k: the loop ends
+  }
+}
+
+/**
+ * The extra exclusive pages the level-2 budget left after the forced ones buys, by rank (a page's
+ * share of its model's mass, times the model's priority); pages with a zero share are never granted,
+ * and no model goes beyond `cap` exclusive pages.
+ */
+function grantExtra(
+  ranked: readonly { share: Float64Array; ranking: Int32Array }[],
+  forcedCounts: readonly number[],
+  l2Bytes: number,
+  pageBytes: number,
+  extraPriority: readonly number[] | undefined,
+  cap: number,
+): {
+  isExclusive: Uint8Array[];
+  extraCounts: number[];
+  extraBudgetPages: number;
+  granted: number;
+  maxExclusive: number;
+} {
+  const forcedBytes = forcedCounts.reduce((a, b) => a + b, 0) * pageBytes;
+  const isExclusive = ranked.map((r) => new Uint8Array(r.ranking.length));
+  ranked.forEach((r, k) => {
+    for (let i = 0; i < forcedCounts[k]!; i++) isExclusive[k]![r.ranking[i]!] = 1;
+  });
+  const extraBudgetPages = Math.floor((l2Bytes - forcedBytes) / pageBytes);
+  const candidates: { k: number; page: number; share: number }[] = [];
+  ranked.forEach((r, k) => {
+    for (let i = forcedCounts[k]!; i < r.ranking.length; i++) {
+      const page = r.ranking[i]!;
+      const share = r.share[page]!;
+      if (share > 0) candidates.push({ k, page, share: share * (extraPriority?.[k] ?? 1) });
+    }
+  });
+  candidates.sort((a, b) => b.share - a.share || a.k - b.k || a.page - b.page);
+  const extraCounts = forcedCounts.map(() => 0);
+  let granted = 0;
+  for (const c of candidates) {
+    if (granted >= extraBudgetPages) break;
+    if (forcedCounts[c.k]! + extraCounts[c.k]! >= cap) continue;
+    isExclusive[c.k]![c.page] = 1;
+    extraCounts[c.k]!++;
+    granted++;
+  }
+  const maxExclusive = Math.max(0, ...forcedCounts.map((f, k) => f + extraCounts[k]!));
+  return { isExclusive, extraCounts, extraBudgetPages, granted, maxExclusive };
 }
 
 /**

@@ -198,33 +198,3 @@ export function slotOccupants(
   );
   return occupants;
 }
-
-export interface BudgetUse {
-  readonly l1Bytes: number;
-  readonly l2Bytes: number;
-  readonly sharedBytes: number;
-  readonly pageTableBytes: number;
-  readonly exclusiveBytes: number;
-}
-
-/** Bytes a set of tables uses: L1 = shared pages + page tables + overhead; L2 = exclusive pages. */
-export function budgetUse(
-  tables: readonly Uint32Array[],
-  sharedPageCount: number,
-  pageSize: number,
-  valueBytes = 4,
-  tableEntryBytes = 4,
-  l1OverheadBytes = 0,
-): BudgetUse {
-  const pageBytes = pageSize * valueBytes;
-  const sharedBytes = sharedPageCount * pageBytes;
-  const pageTableBytes = tables.reduce((a, t) => a + t.length * tableEntryBytes, 0);
-  const exclusiveBytes = tables.reduce((a, t) => a + exclusiveCount(t, sharedPageCount), 0) * pageBytes;
-  return {
-    l1Bytes: sharedBytes + pageTableBytes + l1OverheadBytes,
-    l2Bytes: exclusiveBytes,
-    sharedBytes,
-    pageTableBytes,
-    exclusiveBytes,
-  };
-}

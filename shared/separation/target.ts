@@ -6,6 +6,8 @@
  * The decision uses validation accuracy only; test accuracy is reported, never used.
  */
 import { fail, ok, type Result } from '../core/errors.ts';
+import { STORED_DEVICE, type DeviceTraits } from '../image/device-profile.ts';
+import { pageBytes as bytesPerPage, residencyForecast, tableBytes } from '../image/memory.ts';
 import type { FisherResult } from './fisher.ts';
 import {
   planSeparation,
@@ -19,7 +21,10 @@ export interface FrontierPoint {
   readonly l1Bytes: number;
   readonly l2Bytes: number;
   readonly sharedPageCount: number;
-  readonly packingRatio: number;
+  /** image/memory.ts: original weight bytes ÷ (shared + tables + exclusive pages). */
+  readonly storedPacking: number;
+  /** The same with the device's runtime residency added. */
+  readonly devicePacking: number;
   readonly meanValDrop: number;
   readonly worstValDrop: number;
   readonly meanTestDelta: number;
@@ -47,13 +52,44 @@ export function frontierPoint(result: PlanResult, maxDropPoints: number): Fronti
     l1Bytes: r.totals.l1Bytes,
     l2Bytes: r.totals.l2Bytes,
     sharedPageCount: r.sharedPageCount,
-    packingRatio: r.totals.packingRatio,
+    storedPacking: r.totals.storedPacking,
+    devicePacking: r.totals.devicePacking,
     meanValDrop: valDrops.reduce((a, b) => a + b, 0) / valDrops.length,
     worstValDrop: Math.max(...valDrops),
     meanTestDelta: testDeltas.reduce((a, b) => a + b, 0) / testDeltas.length,
     worstTestDelta: Math.min(...testDeltas),
     meets: Math.max(...valDrops) <= maxDropPoints,
   };
+}
+
+/**
+ * The level-1 budget for a pool of m shared pages on the device (image/memory.ts): page tables, m
+ * pages, and the runtime's residency with its exclusive-page buffer sized for the pages forced at m.
+ * separate.ts sizes the pool from it to at least m pages (fewer only when it raises the buffer for
+ * extra exclusive pages, which it does only while the budgets still hold).
+ */
+export function level1BudgetFor(
+  m: number,
+  shape: {
+    readonly pageSize: number;
+    readonly weightCounts: readonly number[];
+    readonly selfTying: number;
+    readonly device: DeviceTraits;
+  },
+): number {
+  const P = shape.pageSize;
+  const counts = shape.weightCounts.map((n) => Math.ceil(n / P));
+  const forecast = residencyForecast({ pageSize: P, weightCounts: shape.weightCounts }, shape.device.runtime);
+  const forcedMax = Math.max(0, ...counts.map((n) => n - shape.selfTying * m));
+  return (
+    tableBytes(
+      counts.reduce((a, b) => a + b, 0),
+      shape.device.tableEntryBytes,
+    ) +
+    m * bytesPerPage(P) +
+    forecast.fixedBytes +
+    forcedMax * forecast.bytesPerExclusivePage
+  );
 }
 
 export async function planForAccuracy(
@@ -66,10 +102,17 @@ export async function planForAccuracy(
   const preview = previewPlan(tasks, options.pageSize, options.selfTying);
   if (!preview.ok) return preview;
   const P = options.pageSize;
-  const pageBytes = P * 4;
-  const tableBytes = preview.value.totalPages * 4;
+  const device = options.device ?? STORED_DEVICE;
+  const pageBytes = bytesPerPage(P);
   const l2Pages = Math.floor(options.budgets.l2Bytes / pageBytes);
   const counts = preview.value.pageCounts;
+  const level1For = (m: number) =>
+    level1BudgetFor(m, {
+      pageSize: P,
+      weightCounts: preview.value.weightCounts,
+      selfTying: options.selfTying,
+      device,
+    });
   // The smallest M the level-2 budget allows: the pages beyond M of each model must fit level 2.
   let lo = 1;
   while (
@@ -87,7 +130,7 @@ export async function planForAccuracy(
   for (let i = 0; i < probes && lo <= hi; i++) {
     const run = await planSeparation(tasks, {
       ...options,
-      budgets: { l1Bytes: tableBytes + m * pageBytes, l2Bytes: options.budgets.l2Bytes },
+      budgets: { l1Bytes: level1For(m), l2Bytes: options.budgets.l2Bytes },
       ...(fisherCache ? { fisherCache } : {}),
     });
     if (!run.ok) return run;

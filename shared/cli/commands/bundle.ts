@@ -8,6 +8,15 @@ import { formatBytes } from '../../core/units.ts';
 import { applyDelta, diffBundles, writeDelta, type BundleDelta } from '../../image/diff.ts';
 import { readBundle, verifyBundle, type LoadedBundle } from '../../image/read.ts';
 import type { Command, CommandContext } from '../command.ts';
+import { STORED_DEVICE, resolveDevice, withSizes, type DeviceProfile } from '../../image/device-profile.ts';
+import {
+  checkFits,
+  describeLevel1,
+  memoryAccount,
+  pageBytes,
+  planShape,
+  type MemoryAccount,
+} from '../../image/memory.ts';
 
 export interface BundleSummary {
   readonly dir: string;
@@ -17,10 +26,20 @@ export interface BundleSummary {
   readonly sharedPages: number;
   readonly selfTying: boolean;
   readonly budgets: { readonly l1Bytes: number; readonly l2Bytes: number };
-  /** Σ N_k pages the models would need alone, over M + Σ E_k pages stored. */
-  readonly packing: number;
+  /** The device the figures are for (`--device`; by default the one the plan was made for, else `stored`, sized by the plan's budgets). */
+  readonly device: DeviceProfile;
+  /** image/memory.ts's account of the bundle on that device: bytes by part and both packing ratios. */
+  readonly memory: MemoryAccount;
+  /** Original weight bytes ÷ (shared pages + page tables + exclusive pages). */
+  readonly storedPacking: number;
+  /** The same with the device's runtime added. */
+  readonly devicePacking: number;
+  /** Level 1 on the device: shared pages + page tables + runtime. */
   readonly level1Bytes: number;
+  /** Level 2: exclusive pages. */
   readonly level2Bytes: number;
+  /** Whether the bundle fits the device; the reason when it does not. */
+  readonly fits: { readonly ok: true } | { readonly ok: false; readonly message: string };
   readonly totalBytes: number;
   readonly models: readonly {
     readonly name: string;
@@ -34,11 +53,12 @@ export interface BundleSummary {
   }[];
 }
 
-export function summarizeBundle(b: LoadedBundle): BundleSummary {
+export function summarizeBundle(
+  b: LoadedBundle,
+  device: DeviceProfile = withSizes(b.plan.report?.device ?? STORED_DEVICE, b.plan.budgets),
+): BundleSummary {
   const plan = b.plan;
   const P = plan.pageSize;
-  const M = plan.sharedPageCount;
-  const pageBytes = P * 4;
   const models = plan.models.map((m) => {
     const exclusive = m.exclusivePages.length / P;
     return {
@@ -52,19 +72,24 @@ export function summarizeBundle(b: LoadedBundle): BundleSummary {
       testAfter: m.accuracy.test.after,
     };
   });
-  const exclusive = models.reduce((s, m) => s + m.exclusivePages, 0);
-  const alone = models.reduce((s, m) => s + m.pages, 0);
+  // Bytes, not page counts: the tables and the device's runtime count (docs/FORMAT.md §9).
+  const memory = memoryAccount(planShape(plan), device);
+  const fits = checkFits(memory, device);
   return {
     dir: b.dir,
     planId: b.planId,
     pageSize: P,
-    pageBytes,
-    sharedPages: M,
+    pageBytes: pageBytes(P),
+    sharedPages: plan.sharedPageCount,
     selfTying: plan.selfTying,
     budgets: plan.budgets,
-    packing: alone / Math.max(1, M + exclusive),
-    level1Bytes: M * pageBytes + models.reduce((s, m) => s + m.pages * 4, 0),
-    level2Bytes: exclusive * pageBytes,
+    device,
+    memory,
+    storedPacking: memory.storedPacking,
+    devicePacking: memory.devicePacking,
+    level1Bytes: memory.level1Bytes,
+    level2Bytes: memory.level2Bytes,
+    fits: fits.ok ? { ok: true } : { ok: false, message: fits.error.message },
     totalBytes: b.totalBytes,
     models,
   };
@@ -77,8 +102,12 @@ export function renderBundleSummary(s: BundleSummary): string {
   return [
     `${s.dir}`,
     `  plan ${s.planId}`,
-    `  page size ${s.pageSize} (${formatBytes(s.pageBytes)}), ${s.sharedPages} shared pages${s.selfTying ? ', self-tying' : ''}, packing ${s.packing.toFixed(2)}x`,
-    `  level 1 ${formatBytes(s.level1Bytes)} (budget ${formatBytes(s.budgets.l1Bytes)}), level 2 ${formatBytes(s.level2Bytes)} (budget ${formatBytes(s.budgets.l2Bytes)}), files ${formatBytes(s.totalBytes)}`,
+    `  page size ${s.pageSize} (${formatBytes(s.pageBytes)}), ${s.sharedPages} shared pages${s.selfTying ? ', self-tying' : ''}`,
+    `  stored packing ${s.storedPacking.toFixed(2)}x (shared + tables + exclusive pages), device packing ${s.devicePacking.toFixed(2)}x on ${s.device.name} (+ runtime ${formatBytes(s.memory.runtime.total)})`,
+    `  level 1 ${formatBytes(s.level1Bytes)} (${describeLevel1(s.memory)}; plan budget ${formatBytes(s.budgets.l1Bytes)}), level 2 ${formatBytes(s.level2Bytes)} (plan budget ${formatBytes(s.budgets.l2Bytes)}), files ${formatBytes(s.totalBytes)}`,
+    s.fits.ok
+      ? `  fits device ${s.device.name} (L1 ${formatBytes(s.device.l1Bytes)}, L2 ${formatBytes(s.device.l2Bytes)})`
+      : `  does not fit: ${s.fits.message}`,
     '',
     `  ${'model'.padEnd(width)}  weights   pages  shared  excl.  test before → after`,
     ...s.models.map(
@@ -127,15 +156,24 @@ type Sub = (
   json: boolean,
   ctx: CommandContext,
   out: string | undefined,
+  device: string | undefined,
 ) => Promise<Result<number>>;
 
 const SUBCOMMANDS: Record<string, { readonly dirs: number; readonly run: Sub }> = {
   inspect: {
     dirs: 1,
-    async run([dir], json, ctx) {
-      const b = await readBundle(dir!);
+    async run([dir], json, ctx, _out, deviceSpec) {
+      const b = await readBundle(dir!, {
+        signal: ctx.signal,
+        ...(ctx.progress ? { progress: ctx.progress } : {}),
+      });
       if (!b.ok) return b;
-      const s = summarizeBundle(b.value);
+      // By default, the device the plan was made for (its report says), sized by its budgets.
+      const device = deviceSpec
+        ? resolveDevice(deviceSpec, ctx.cwd, {}, b.value.plan.budgets)
+        : ok(withSizes(b.value.plan.report?.device ?? STORED_DEVICE, b.value.plan.budgets));
+      if (!device.ok) return fail(device.error.code, `--device: ${device.error.message}`, device.error.hint);
+      const s = summarizeBundle(b.value, device.value);
       ctx.out(json ? JSON.stringify(s, null, 2) : renderBundleSummary(s));
       return ok(0);
     },
@@ -143,7 +181,12 @@ const SUBCOMMANDS: Record<string, { readonly dirs: number; readonly run: Sub }> 
   verify: {
     dirs: 1,
     async run([dir], json, ctx) {
-      const report = await verifyBundle(dir!);
+      const verified = await verifyBundle(dir!, {
+        signal: ctx.signal,
+        ...(ctx.progress ? { progress: ctx.progress } : {}),
+      });
+      if (!verified.ok) return verified;
+      const report = verified.value;
       if (json) ctx.out(JSON.stringify(report, null, 2));
       else if (report.problems.length === 0) ctx.out(`${report.dir}: valid (plan ${report.planId}).`);
       else
@@ -193,9 +236,9 @@ export const bundleCommand: Command = {
   name: 'bundle',
   summary: 'Inspect, verify and diff plan bundles.',
   usage:
-    'wsep bundle inspect|verify <dir> [--json] | diff <old> <new> [--out <delta>] [--json] | apply <old> <delta> --out <dir>',
+    'wsep bundle inspect <dir> [--device d] [--json] | verify <dir> [--json] | diff <old> <new> [--out <delta>] [--json] | apply <old> <delta> --out <dir>',
   description: [
-    'inspect: the plan id, budgets, packing and each model’s pages and accuracy.',
+    'inspect: the plan id, budgets, stored and device packing, whether it fits the device, and each model’s pages and accuracy.',
     'verify: checks every size, hash, page table and graph; lists each problem with its file and field; exits 1 when there is any.',
     'diff: which pages differ between two bundles and what a device holding <old> must receive; --out writes the delta folder.',
     'apply: rebuilds the new bundle from <old> and a delta folder, verified byte for byte.',
@@ -203,6 +246,13 @@ export const bundleCommand: Command = {
   positionals: { min: 2, max: 3, names: '<inspect|verify|diff|apply> <dir> [<dir2>]' },
   options: [
     { name: 'json', kind: 'flag', description: 'Print the result as JSON.' },
+    {
+      name: 'device',
+      kind: 'string',
+      value: 'stored|linux-ort|mcu|file.json',
+      description:
+        'inspect: state device packing and the fit for this device (a built-in profile sized by the plan’s budgets, or a profile file; default: the device the plan was made for, else stored).',
+    },
     {
       name: 'out',
       kind: 'string',
@@ -221,12 +271,20 @@ export const bundleCommand: Command = {
         `wsep bundle ${name} takes ${sub.dirs} folder${sub.dirs > 1 ? 's' : ''}, got ${dirs.length}.`,
         `Usage: ${this.usage}`,
       );
+    const device = args.options['device'];
+    if (device !== undefined && name !== 'inspect')
+      return fail(
+        'E_USAGE',
+        `wsep bundle ${name} takes no --device; only inspect does.`,
+        `Usage: ${this.usage}`,
+      );
     const out = args.options['out'];
     return sub.run(
       dirs.map((d) => resolve(ctx.cwd, d)),
       args.options['json'] === true,
       ctx,
       typeof out === 'string' ? resolve(ctx.cwd, out) : undefined,
+      typeof device === 'string' ? device : undefined,
     );
   },
 };

@@ -1,7 +1,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fail, ok, type Result } from '../../core/errors.ts';
+import { fail, ok, unwrap, type Result } from '../../core/errors.ts';
 import { formatBytes, parseBytes } from '../../core/units.ts';
+import { resolveDevice, traitsOf, type DeviceProfile } from '../../image/device-profile.ts';
 import { MANIFEST_FILE } from '../../image/manifest.ts';
 import { writeBundle } from '../../image/write.ts';
 import { INIT_KINDS, type InitKind } from '../../separation/init.ts';
@@ -16,23 +17,46 @@ import {
   type PlannerOptions,
   type Strategy,
 } from '../../separation/planner.ts';
-import { renderReport } from '../../separation/report.ts';
+import { renderReport, type PlanReport } from '../../separation/report.ts';
 import { planForAccuracy, type FrontierPoint } from '../../separation/target.ts';
 import type { ParsedArgs } from '../args.ts';
 import { progressSink, type Command, type CommandContext } from '../command.ts';
 
 /**
  * The quick setting used by `npm run demo`: 1500 joint steps, about 2 minutes with two worker threads
- * on the 2-core machine (measured: 128 s; mean test Δ −0.0, worst −4.7 points at 5.72x).
+ * on the 2-core machine (measured: 128 s; mean test Δ −0.0, worst −4.7 points at 5.65x stored
+ * packing, 5.72x with the page tables not counted).
  */
 export const QUICK = { steps: 1500, evalEvery: 100, patience: 1500, fisherSamples: 256 } as const;
 
+/** Level-1 and level-2 sizes of the built-in device profiles when --l1 / --l2 are not given. */
+export const DEFAULT_SIZES = { l1: '256KiB', l2: '192KiB' } as const;
+
+/**
+ * The device planned for: `--device` (a built-in profile or a profile file; default `stored`, the
+ * plan alone), sized by --l1 / --l2 when given, else by the profile file, else by DEFAULT_SIZES.
+ */
+export function deviceOption(o: ParsedArgs['options'], cwd: string): Result<DeviceProfile> {
+  const sizes: { l1Bytes?: number; l2Bytes?: number } = {};
+  for (const level of ['l1', 'l2'] as const) {
+    if (o[level] === undefined) continue;
+    const parsed = parseBytes(String(o[level]));
+    if (!parsed.ok) return fail('E_USAGE', `--${level}: ${parsed.error.message}`, parsed.error.hint);
+    sizes[`${level}Bytes`] = parsed.value;
+  }
+  const fallback = {
+    l1Bytes: unwrap(parseBytes(DEFAULT_SIZES.l1)),
+    l2Bytes: unwrap(parseBytes(DEFAULT_SIZES.l2)),
+  };
+  const device = resolveDevice(String(o['device'] ?? 'stored'), cwd, sizes, fallback);
+  if (!device.ok) return fail(device.error.code, `--device: ${device.error.message}`, device.error.hint);
+  return device;
+}
+
 function plannerOptions(args: ParsedArgs, ctx: CommandContext): Result<PlannerOptions> {
   const o = args.options;
-  const l1 = parseBytes(String(o['l1']));
-  if (!l1.ok) return fail('E_USAGE', `--l1: ${l1.error.message}`, l1.error.hint);
-  const l2 = parseBytes(String(o['l2']));
-  if (!l2.ok) return fail('E_USAGE', `--l2: ${l2.error.message}`, l2.error.hint);
+  const device = deviceOption(o, ctx.cwd);
+  if (!device.ok) return device;
   const strategy = String(o['strategy']);
   if (strategy !== 'ours' && strategy !== 'reference')
     return fail('E_USAGE', `--strategy must be "ours" or "reference", got "${strategy}".`);
@@ -50,7 +74,8 @@ function plannerOptions(args: ParsedArgs, ctx: CommandContext): Result<PlannerOp
   return ok({
     ...DEFAULT_PLANNER_OPTIONS,
     pageSize: num('page-size', DEFAULT_PLANNER_OPTIONS.pageSize),
-    budgets: { l1Bytes: l1.value, l2Bytes: l2.value },
+    budgets: { l1Bytes: device.value.l1Bytes, l2Bytes: device.value.l2Bytes },
+    device: traitsOf(device.value),
     strategy: strategy as Strategy,
     selfTying: num('self-tying', 1),
     fisherSamples: num('fisher-samples', quick ? QUICK.fisherSamples : DEFAULT_PLANNER_OPTIONS.fisherSamples),
@@ -107,20 +132,28 @@ function distillOption(
   return ok(a > 0 ? { alpha: a, temperature: t } : undefined);
 }
 
+/** The last line's figures: both packing ratios, labelled. */
+function summaryLine(r: PlanReport): string {
+  return `stored packing ${r.totals.storedPacking.toFixed(2)}x, device packing ${r.totals.devicePacking.toFixed(2)}x on ${r.device.name}`;
+}
+
 function renderFrontier(points: readonly FrontierPoint[]): string {
   const rows = points.map((p) =>
     [
       formatBytes(p.l1Bytes).padStart(10),
       formatBytes(p.l2Bytes).padStart(10),
       String(p.sharedPageCount).padStart(5),
-      `${p.packingRatio.toFixed(2)}x`.padStart(7),
+      `${p.storedPacking.toFixed(2)}x`.padStart(6),
+      `${p.devicePacking.toFixed(2)}x`.padStart(6),
       p.worstValDrop.toFixed(2).padStart(8),
       p.meanTestDelta.toFixed(2).padStart(8),
       p.worstTestDelta.toFixed(2).padStart(8),
       p.meets ? '  yes' : '   no',
     ].join('  '),
   );
-  return ['        L1          L2      M  packing  val-drop  test-Δ   worst-Δ  meets', ...rows].join('\n');
+  return ['        L1          L2      M  stored  device  val-drop  test-Δ   worst-Δ  meets', ...rows].join(
+    '\n',
+  );
 }
 
 export const planCommand: Command = {
@@ -167,15 +200,21 @@ export const planCommand: Command = {
       name: 'l1',
       kind: 'string',
       value: 'size',
-      description: 'Level-1 budget (shared pages + page tables).',
-      default: '256KiB',
+      description: `Level-1 budget: shared pages + page tables + the device's runtime (default: the --device profile file's, else ${DEFAULT_SIZES.l1}).`,
     },
     {
       name: 'l2',
       kind: 'string',
       value: 'size',
-      description: 'Level-2 budget (exclusive pages).',
-      default: '192KiB',
+      description: `Level-2 budget: exclusive pages (default: the --device profile file's, else ${DEFAULT_SIZES.l2}).`,
+    },
+    {
+      name: 'device',
+      kind: 'string',
+      value: 'stored|linux-ort|mcu|file.json',
+      description:
+        'Device to plan for: stored (the plan alone), linux-ort (onnxruntime keeps the largest model’s weights, an exclusive-page buffer and gather runs in level 1), mcu (an activation arena and an exclusive-page buffer), or a profile file (docs/FORMAT.md §9).',
+      default: 'stored',
     },
     {
       name: 'out',
@@ -339,7 +378,7 @@ export const planCommand: Command = {
       `plan: ${tasks.value.length} models, ${p.totalPages} pages of ${o.pageSize} (${formatBytes(p.originalBytes)} of weights); ` +
         `packing ceiling ${p.ceiling.toFixed(2)}x with one page of a model per slot` +
         (p.ceilingSelfTying ? `, ${p.ceilingSelfTying.toFixed(2)}x with self-tying ${o.selfTying}` : '') +
-        `; strategy ${o.strategy}, ${o.steps} steps.`,
+        `; device ${o.device?.name ?? 'stored'} (L1 ${formatBytes(o.budgets.l1Bytes)}, L2 ${formatBytes(o.budgets.l2Bytes)}); strategy ${o.strategy}, ${o.steps} steps.`,
     );
     if (args.options['max-drop'] !== undefined) {
       const target = await planForAccuracy(tasks.value, o, {
@@ -359,7 +398,9 @@ export const planCommand: Command = {
         );
       const written = await writeBundle(target.value.best.plan, out);
       if (!written.ok) return written;
-      ctx.out(`\n${renderReport(target.value.best.report)}\n\nBundle: ${out}`);
+      ctx.out(
+        `\n${renderReport(target.value.best.report)}\n\nBundle: ${out} (${summaryLine(target.value.best.report)})`,
+      );
       return ok(0);
     }
     const result = args.options['rebalance']
@@ -371,7 +412,7 @@ export const planCommand: Command = {
     ctx.out(
       args.options['json']
         ? JSON.stringify(result.value.report, null, 2)
-        : `${renderReport(result.value.report)}\n\nBundle: ${out} (plan ${written.value.planId.slice(0, 12)})`,
+        : `${renderReport(result.value.report)}\n\nBundle: ${out} (plan ${written.value.planId.slice(0, 12)}; ${summaryLine(result.value.report)})`,
     );
     return ok(0);
   },

@@ -1,0 +1,168 @@
+/** The stored plan report (report.ts): round trip, older reports with defaults, corrupt reports. */
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { testTempDir } from '../core/testing-temp.ts';
+import { LINUX_ORT_DEVICE, STORED_DEVICE } from './device-profile.ts';
+import { memoryAccount, planShape } from './memory.ts';
+import { readBundle } from './read.ts';
+import { parsePlanReport, readPlanReport, type PlanReport } from './report.ts';
+import { syntheticReport, tinyPlan } from './testing.ts';
+import { writeBundle } from './write.ts';
+
+const plan = tinyPlan(7);
+const full: PlanReport = {
+  ...syntheticReport(plan),
+  device: LINUX_ORT_DEVICE,
+  totals: (() => {
+    const a = memoryAccount(planShape(plan), LINUX_ORT_DEVICE);
+    return {
+      originalBytes: a.originalBytes,
+      sharedBytes: a.sharedBytes,
+      pageTableBytes: a.pageTableBytes,
+      exclusiveBytes: a.exclusiveBytes,
+      runtime: a.runtime,
+      l1Bytes: a.level1Bytes,
+      l2Bytes: a.level2Bytes,
+      storedPacking: a.storedPacking,
+      devicePacking: a.devicePacking,
+      ceiling: 1.5,
+    };
+  })(),
+  timing: { steps: 400, bestStep: 200 },
+  initLosses: { 'fisher-mean': 0.7, random: null },
+  history: [
+    { step: 0, valAccuracy: [0.5, 0.6, 0.7], meanValAccuracy: 0.6, worstViolation: 0.2, meanShortfall: 0.1 },
+    {
+      step: 200,
+      valAccuracy: [0.8, 0.8, 0.9],
+      meanValAccuracy: 0.833,
+      worstViolation: -0.01,
+      meanShortfall: 0,
+    },
+  ],
+};
+
+/** A report as the planner stored it before version 2 (bundles written until issue 11). */
+const versionOne = {
+  version: 1,
+  pageSize: 512,
+  valueType: 'f32',
+  valueBytes: 4,
+  budgets: { l1Bytes: 300_000, l2Bytes: 50_000 },
+  sharedPageCount: 132,
+  selfTying: 1,
+  strategy: 'ours (balanced overlap, joint optimisation)',
+  init: 'fisher-mean',
+  tasks: [
+    {
+      task: 'mnist',
+      weights: 46_154,
+      pages: 91,
+      exclusivePages: 0,
+      test: { before: 0.978, after: 0.97 },
+      val: { before: 0.98, after: 0.975 },
+    },
+    {
+      task: 'speech_commands',
+      weights: 67_292,
+      pages: 132,
+      exclusivePages: 10,
+      test: { before: 0.659, after: 0.649 },
+      val: { before: 0.779, after: 0.77 },
+    },
+  ],
+  totals: {
+    originalBytes: 453_784,
+    sharedBytes: 270_336,
+    pageTableBytes: 892,
+    l1Bytes: 271_228,
+    l2Bytes: 20_480,
+    packingRatio: 1.5902,
+    l1OnlyRatio: 1.673,
+    ceiling: 1.6894,
+  },
+  occupancyHistogram: [0, 101, 31],
+  timing: { stepMs: 37.04, steps: 2000, bestStep: 1700, stages: { fisher: 1.2, overlap: 0.15 } },
+};
+
+const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x)) as T;
+
+describe('parsePlanReport', () => {
+  it('round-trips a report through JSON, byte for byte', () => {
+    const parsed = parsePlanReport(clone(full));
+    expect(parsed.ok && parsed.value).toEqual(full);
+    expect(parsed.ok && JSON.stringify(parsed.value)).toBe(JSON.stringify(full));
+  });
+
+  it('round-trips through a bundle: the reader gives the typed report back', async () => {
+    const dir = join(testTempDir('report-'), 'bundle');
+    const written = await writeBundle({ ...plan, report: full }, dir);
+    if (!written.ok) throw new Error(written.error.message);
+    const read = await readBundle(dir);
+    expect(read.ok && read.value.plan.report).toEqual(full);
+  });
+
+  it('reads a version-1 report (timings, no device, no ratios with tables) with defaults', () => {
+    const parsed = parsePlanReport(clone(versionOne));
+    if (!parsed.ok) throw new Error(parsed.error.message);
+    const r = parsed.value;
+    expect(r.version).toBe(2);
+    expect(r.device).toEqual(STORED_DEVICE);
+    // Level 1 of version 1 was shared pages + tables: stored packing is exact from its totals.
+    expect(r.totals.storedPacking).toBeCloseTo(453_784 / (271_228 + 20_480), 12);
+    expect(r.totals.devicePacking).toBe(r.totals.storedPacking);
+    expect(r.totals.exclusiveBytes).toBe(20_480);
+    expect(r.totals.runtime.total).toBe(0);
+    expect(r.totals).not.toHaveProperty('packingRatio');
+    expect(r.timing).toEqual(versionOne.timing);
+    expect(r.initLosses).toEqual({});
+    expect(r.history).toEqual([]);
+    // The planner's untyped extras of that time are kept when present.
+    const extras = parsePlanReport({
+      ...clone(versionOne),
+      initLosses: { random: 2 },
+      history: full.history,
+    });
+    expect(extras.ok && [extras.value.initLosses, extras.value.history]).toEqual([
+      { random: 2 },
+      full.history,
+    ]);
+  });
+
+  it('refuses a corrupt report, naming the first member that is wrong', () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [null, /report's top level is not an object/],
+      [{ ...clone(full), version: 3 }, /report's version is 3; this reader knows versions 1 and 2/],
+      [{ ...clone(full), totals: undefined }, /report's totals is not an object/],
+      [
+        { ...clone(full), tasks: [full.tasks[0], { ...full.tasks[1], test: { before: 0.5, after: '0.4' } }] },
+        /report's tasks\[1\]\.test\.after is "0\.4", not a finite number/,
+      ],
+      [
+        { ...clone(full), history: [{ ...full.history[0], valAccuracy: [0.5, null] }] },
+        /report's history\[0\]\.valAccuracy\[1\] is null, not a finite number/,
+      ],
+      [
+        { ...clone(full), device: { ...LINUX_ORT_DEVICE, tableEntryBytes: 3 } },
+        /report's device\.tableEntryBytes is 3, not 2 or 4/,
+      ],
+      [{ ...clone(full), sharedPageCount: -1 }, /report's sharedPageCount is -1, not a whole number ≥ 0/],
+      [{ ...clone(full), occupancyHistogram: [0, 1.5] }, /report's occupancyHistogram\[1\] is 1\.5/],
+      [
+        { ...clone(full), totals: { ...clone(full.totals), storedPacking: undefined } },
+        /report's totals\.storedPacking is missing/,
+      ],
+    ];
+    cases.forEach(([json, message], i) => {
+      const r = parsePlanReport(json);
+      expect(!r.ok && r.error.code, `case ${i}`).toBe('E_BUNDLE');
+      expect(!r.ok && r.error.message, `case ${i}`).toMatch(message);
+    });
+  });
+
+  it('reads no report, or one that is not ours, as null (the manifest keeps it)', () => {
+    expect(readPlanReport(null)).toBeNull();
+    expect(readPlanReport({ packing: 2.5, note: 'another writer' })).toBeNull();
+    expect(readPlanReport(clone(full))).toEqual(full);
+  });
+});
