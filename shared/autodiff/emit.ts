@@ -84,7 +84,7 @@ export class Emitter {
   /** Reshapes `g` to the shape of forward value `like` (static when it has no batch axis). */
   reshapeLike(g: string, like: string): string {
     const s = this.shape(like);
-    const target = s.every((d) => typeof d === 'number') ? this.ints(s as number[]) : this.runtimeShape(like);
+    const target = s.every((d) => typeof d === 'number') ? this.ints(s) : this.runtimeShape(like);
     return this.op('Reshape', [g, target]);
   }
 

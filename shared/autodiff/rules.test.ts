@@ -57,7 +57,9 @@ const distinct: Values = (rng, n) => {
 };
 const positive: Values = (rng, n) => Float32Array.from({ length: n }, () => 0.5 + rng.next());
 
-const x1 = (dims: number[], values?: Values): Operand[] => [{ name: 'x', dims, batch: true, values }];
+const x1 = (dims: number[], values?: Values): Operand[] => [
+  { name: 'x', dims, batch: true, ...(values !== undefined ? { values } : {}) },
+];
 
 const ints = attr.ints;
 const int = attr.int;

@@ -127,7 +127,7 @@ export function sliceSpec(
     }
     const clamp = (v: number): number => Math.min(Math.max(v < 0 ? v + size : v, 0), size);
     starts[axis] = clamp(startsIn[i]!);
-    ends[axis] = Math.max(clamp(endsIn[i]!), starts[axis]!);
+    ends[axis] = Math.max(clamp(endsIn[i]!), starts[axis]);
     steps[axis] = step;
   });
   return { starts, ends, steps };

@@ -41,8 +41,8 @@ export function computeStats(
           a += v;
           a2 += v * v;
         }
-        sum[j] += a;
-        sumSq[j] += a2;
+        sum[j]! += a;
+        sumSq[j]! += a2;
       }
     }
   }

@@ -102,12 +102,12 @@ export function parseTeamMeta(json: unknown, path: string): TeamMeta {
     shape: shape as number[],
     dtype: m.dtype,
     classes: classes as string[],
-    n: m.n as number,
+    n: m.n,
     split: split as unknown as TeamMeta['split'],
     source: m.source as string,
     license: m.license as string,
     notes: m.notes as string,
-    files: { x: files.x as string, y: files.y as string },
+    files: { x: files.x, y: files.y },
     raw: m,
   };
 }

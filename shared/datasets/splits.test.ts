@@ -45,7 +45,7 @@ describe('splits', () => {
     const picked = pickValidationGroups(rows, groups, 0.15, new Rng(9));
     const { train, val } = groupValidation(rows, groups, picked);
     expect(val.length).toBeGreaterThanOrEqual(30);
-    const trainGroups = new Set(train.map((i) => groups[i]));
+    const trainGroups = new Set(train.map((i) => groups[i]!));
     expect(val.some((i) => trainGroups.has(groups[i]!))).toBe(false);
     expect(pickValidationGroups(rows, groups, 0.15, new Rng(9))).toEqual(picked);
   });

@@ -88,11 +88,11 @@ export function packTask(src: TaskSource): PackedTask {
   if (src.x instanceof Uint8Array) {
     if (src.dtype !== 'uint8') throw new Error(`${src.task}: uint8 source must be stored as uint8`);
     const x = new Uint8Array(n * per);
-    order.forEach((row, k) => x.set(src.x.subarray(row * per, (row + 1) * per) as Uint8Array, k * per));
+    order.forEach((row, k) => x.set(src.x.subarray(row * per, (row + 1) * per), k * per));
     encoded = encodeUint8(x);
   } else {
     const x = new Float32Array(n * per);
-    order.forEach((row, k) => x.set(src.x.subarray(row * per, (row + 1) * per) as Float32Array, k * per));
+    order.forEach((row, k) => x.set(src.x.subarray(row * per, (row + 1) * per), k * per));
     if (src.dtype === 'uint8') throw new Error(`${src.task}: float source cannot be stored as uint8`);
     encoded = src.dtype === 'int16' ? encodeInt16(x) : encodeFloat32(x);
   }

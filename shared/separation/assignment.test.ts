@@ -88,6 +88,13 @@ describe('solveAssignment', () => {
     expect(solveAssignment(Float64Array.from([1, Infinity]), 1, 2).ok).toBe(false);
   });
 
+  it('fails, instead of looping forever, when costs near the float range overflow the reduced costs', () => {
+    // Before the guard, this matrix left the augmenting path with no column and the loop never ended.
+    const solved = solveAssignment(Float64Array.from([1e308, -1e308, 1e308, -1e308]), 2, 2);
+    expect(solved.ok).toBe(false);
+    if (!solved.ok) expect(solved.error.message).toMatch(/overflowed/);
+  });
+
   it('solves a 300×300 problem quickly', () => {
     const rng = new Rng(7);
     const n = 300;

@@ -20,7 +20,8 @@ export interface Assignment {
 /**
  * Solves min Σ_i cost[i·cols + σ(i)] over injective σ: rows → columns.
  * `costs` is row-major, `rows × cols`; every entry must be finite (use a large finite penalty to
- * forbid a pair).
+ * forbid a pair, well inside ±1e300: entries near the float range overflow the reduced costs, which
+ * is reported as a failure).
  */
 export function solveAssignment(costs: Float64Array, rows: number, cols: number): Result<Assignment> {
   if (!Number.isInteger(rows) || !Number.isInteger(cols) || rows < 0 || cols < 0) {
@@ -56,35 +57,43 @@ export function solveAssignment(costs: Float64Array, rows: number, cols: number)
     used.fill(0);
     do {
       used[j0] = 1;
-      const i0 = match[j0];
+      const i0 = match[j0]!;
       const rowBase = (i0 - 1) * cols;
       let delta = Infinity;
       let j1 = -1;
       for (let j = 1; j <= cols; j++) {
         if (used[j]) continue;
-        const reduced = costs[rowBase + j - 1] - u[i0] - v[j];
-        if (reduced < minv[j]) {
+        const reduced = costs[rowBase + j - 1]! - u[i0]! - v[j]!;
+        if (reduced < minv[j]!) {
           minv[j] = reduced;
           way[j] = j0;
         }
-        if (minv[j] < delta) {
-          delta = minv[j];
+        if (minv[j]! < delta) {
+          delta = minv[j]!;
           j1 = j;
         }
       }
+      // Finite costs always leave a free column below Infinity; only an overflow of the reduced costs
+      // (entries near ±Number.MAX_VALUE) can leave none, and the path would then run off the matrix.
+      if (j1 < 0) {
+        return fail(
+          'E_INTERNAL',
+          `Assignment found no column for row ${i - 1}: the reduced costs overflowed; keep costs well inside ±1e300.`,
+        );
+      }
       for (let j = 0; j <= cols; j++) {
         if (used[j]) {
-          u[match[j]] += delta;
-          v[j] -= delta;
+          u[match[j]!]! += delta;
+          v[j]! -= delta;
         } else {
-          minv[j] -= delta;
+          minv[j]! -= delta;
         }
       }
       j0 = j1;
     } while (match[j0] !== 0);
     do {
-      const j1 = way[j0];
-      match[j0] = match[j1];
+      const j1 = way[j0]!;
+      match[j0] = match[j1]!;
       j0 = j1;
     } while (j0 !== 0);
   }
@@ -93,11 +102,11 @@ export function solveAssignment(costs: Float64Array, rows: number, cols: number)
   const columnToRow = new Int32Array(cols).fill(-1);
   let cost = 0;
   for (let j = 1; j <= cols; j++) {
-    const i = match[j];
+    const i = match[j]!;
     if (i === 0) continue;
     rowToColumn[i - 1] = j - 1;
     columnToRow[j - 1] = i - 1;
   }
-  for (let i = 0; i < rows; i++) cost += costs[i * cols + rowToColumn[i]];
+  for (let i = 0; i < rows; i++) cost += costs[i * cols + rowToColumn[i]!]!;
   return ok({ rowToColumn, columnToRow, cost });
 }

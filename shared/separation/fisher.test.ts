@@ -74,8 +74,8 @@ describe('fisher', () => {
       const z = logits.reduce((s, l) => s + Math.exp(l - m), 0);
       for (let c = 0; c < C; c++) {
         const e = (c === y[i] ? 1 : 0) - Math.exp(logits[c]! - m) / z;
-        for (let j = 0; j < d; j++) expected[c * d + j] += (e * x[i * d + j]!) ** 2 / 16;
-        expected[C * d + c] += (e * e) / 16;
+        for (let j = 0; j < d; j++) expected[c * d + j]! += (e * x[i * d + j]!) ** 2 / 16;
+        expected[C * d + c]! += (e * e) / 16;
       }
     }
     expect(r.value.samples).toBe(16);

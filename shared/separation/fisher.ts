@@ -75,7 +75,7 @@ export async function accumulateFisher(
     for (const g of grads) {
       if (offset + g.length > weightCount)
         return fail('E_INTERNAL', `Per-sample gradients hold more than the model's ${weightCount} weights.`);
-      for (let i = 0; i < g.length; i++) sum[offset + i] += g[i]! * g[i]!;
+      for (let i = 0; i < g.length; i++) sum[offset + i]! += g[i]! * g[i]!;
       offset += g.length;
     }
     if (offset !== weightCount)
@@ -86,7 +86,7 @@ export async function accumulateFisher(
   let zeroWeights = 0;
   const zeroWeightsPerPage = new Int32Array(pageCount(weightCount, options.pageSize));
   for (let i = 0; i < weightCount; i++) {
-    sum[i] /= indices.length;
+    sum[i]! /= indices.length;
     if (!Number.isFinite(sum[i]!))
       return fail(
         'E_PLAN',
@@ -96,7 +96,7 @@ export async function accumulateFisher(
     total += sum[i]!;
     if (sum[i] === 0) {
       zeroWeights++;
-      zeroWeightsPerPage[Math.floor(i / options.pageSize)]++;
+      zeroWeightsPerPage[Math.floor(i / options.pageSize)]!++;
     }
   }
   return ok({
@@ -146,7 +146,7 @@ export async function computeFisher(
         },
         {
           pageSize: options.pageSize,
-          signal: options.signal,
+          ...(options.signal !== undefined ? { signal: options.signal } : {}),
           onSample: (done) => {
             if (options.progress && (done % 16 === 0 || done === S)) {
               options.progress({

@@ -113,7 +113,11 @@ class Pool {
     for (let p = 0; p < this.P; p++) {
       const i = base + p;
       out[p] =
-        this.phi[i] > 0 ? this.phiV[i] / this.phi[i] : this.count[i] > 0 ? this.sumV[i] / this.count[i] : 0;
+        this.phi[i]! > 0
+          ? this.phiV[i]! / this.phi[i]!
+          : this.count[i]! > 0
+            ? this.sumV[i]! / this.count[i]!
+            : 0;
     }
     return out;
   }
@@ -123,14 +127,14 @@ class Pool {
     for (let p = 0; p < this.P; p++) {
       if (!unit.cover[p]) continue;
       const i = base + p;
-      this.phi[i] += unit.fisher[p];
-      this.phiV[i] += unit.fisher[p] * unit.value[p];
-      this.count[i] += 1;
-      this.sumV[i] += unit.value[p];
-      this.last[i] = unit.value[p];
+      this.phi[i]! += unit.fisher[p]!;
+      this.phiV[i]! += unit.fisher[p]! * unit.value[p]!;
+      this.count[i]! += 1;
+      this.sumV[i]! += unit.value[p]!;
+      this.last[i] = unit.value[p]!;
     }
-    this.occupancy[slot]++;
-    this.mass[slot] += unit.mass;
+    this.occupancy[slot]!++;
+    this.mass[slot]! += unit.mass;
   }
 }
 
@@ -159,10 +163,10 @@ function referenceCost(pool: Pool, slot: number, unit: UnitVector): number {
   const base = slot * pool.P;
   let cost = 0;
   for (let p = 0; p < pool.P; p++) {
-    const phi = pool.phi[base + p];
-    const f = unit.fisher[p];
+    const phi = pool.phi[base + p]!;
+    const f = unit.fisher[p]!;
     if (!unit.cover[p] || phi <= 0 || f <= 0) continue;
-    const d = pool.last[base + p] - unit.value[p];
+    const d = pool.last[base + p]! - unit.value[p]!;
     cost += (phi + f) * d * d;
   }
   return cost;
@@ -183,18 +187,18 @@ function unitVectors(model: OverlapModelInput, P: number): UnitVector[] {
     for (const j of pages) {
       const len = pageLength(j, n, P);
       for (let p = 0; p < len; p++) {
-        const f = model.fisher[j * P + p] * scale;
-        const w = model.values[j * P + p];
-        fisher[p] += f;
-        weighted[p] += f * w;
-        plain[p] += w;
-        cover[p]++;
+        const f = model.fisher[j * P + p]! * scale;
+        const w = model.values[j * P + p]!;
+        fisher[p]! += f;
+        weighted[p]! += f * w;
+        plain[p]! += w;
+        cover[p]!++;
         mass += f;
       }
     }
     const value = new Float64Array(P);
     for (let p = 0; p < P; p++)
-      value[p] = fisher[p] > 0 ? weighted[p] / fisher[p] : cover[p] > 0 ? plain[p] / cover[p] : 0;
+      value[p] = fisher[p]! > 0 ? weighted[p]! / fisher[p]! : cover[p]! > 0 ? plain[p]! / cover[p]! : 0;
     return { fisher, value, cover, mass };
   });
 }
@@ -321,7 +325,7 @@ function assignByCost(
     const scale = medianPositive(merge);
     for (let c = 0; c < M; c++) {
       const term = balance * scale * (2 * pool.occupancy[slotOrder[c]!]! + 1);
-      for (let u = 0; u < U; u++) costs[u * M + c] += term;
+      for (let u = 0; u < U; u++) costs[u * M + c]! += term;
     }
   }
   const solved = solveAssignment(costs, U, M);
@@ -424,9 +428,9 @@ export function groupCost(
       for (let p = 0; p < len; p++) {
         const f = m.fisher[j * P + p]! * scale;
         const w = m.values[j * P + p]!;
-        phi[s * P + p] += f;
-        phiW[s * P + p] += f * w;
-        phiWW[s * P + p] += f * w * w;
+        phi[s * P + p]! += f;
+        phiW[s * P + p]! += f * w;
+        phiWW[s * P + p]! += f * w * w;
       }
     });
   });

@@ -214,7 +214,7 @@ export function randomOffset(axis: number, std: number): Augment {
         const offset = rng.normal() * std;
         for (let o = 0; o < outer; o++) {
           const base = b * sample + o * len * inner + t * inner;
-          for (let i = 0; i < inner; i++) x[base + i] += offset;
+          for (let i = 0; i < inner; i++) x[base + i]! += offset;
         }
       }
     }

@@ -83,7 +83,7 @@ function pads4(
 ): readonly [number, number, number, number] {
   if (typeof v === 'number') return [v, v, v, v];
   if (v.length === 2) return [v[0], v[1], v[0], v[1]];
-  return v as readonly [number, number, number, number];
+  return v;
 }
 
 function times(s: Pair): string {

@@ -286,7 +286,7 @@ function importOptions(args: ParsedArgs, ctx: CommandContext, source: string): R
     ...pick('normalize', normalize as NormalizeChoice | undefined),
     ...pick('classes', classes),
     ...pick('size', size),
-    ...pick('channels', channels as 1 | 3 | undefined),
+    ...pick('channels', channels),
     ...pick('header', o['header'] === true ? true : o['no-header'] === true ? false : undefined),
     ...pick('labelColumn', str(o['label-column'])),
     ...pick('groupColumn', str(o['group-column'])),

@@ -5,12 +5,7 @@
 import { resolve } from 'node:path';
 import { fail, ok } from '../../core/errors.ts';
 import { dataRoots } from '../../datasets/roots.ts';
-import {
-  DEFAULT_TOLERANCE_POINTS,
-  evaluateBundle,
-  type BundleEvaluation,
-  type EvalSplit,
-} from '../../runtime/evaluate.ts';
+import { DEFAULT_TOLERANCE_POINTS, evaluateBundle, type BundleEvaluation } from '../../runtime/evaluate.ts';
 import { progressSink, type Command } from '../command.ts';
 
 const pct = (x: number): string => `${(x * 100).toFixed(2)}%`;
@@ -96,7 +91,7 @@ export const evalCommand: Command = {
         : undefined;
     const evaluated = await evaluateBundle(resolve(ctx.cwd, args.positionals[0]!), {
       roots: dataRoots(args.options['data'], ctx.cwd),
-      split: split as EvalSplit,
+      split,
       tolerancePoints: tolerance,
       progress: progressSink(ctx),
       signal: ctx.signal,
