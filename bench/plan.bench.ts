@@ -15,12 +15,18 @@ import { runInWorker, type JobContext } from '../shared/core/worker-job.ts';
 import { loadPlannerTasks } from '../shared/separation/inputs.ts';
 import {
   DEFAULT_PLANNER_OPTIONS,
-  planSeparation,
-  previewPlan,
-  type PlannerOptions,
-} from '../shared/separation/planner.ts';
+  plannerOptions,
+  type PlannerMethod,
+  type PlannerOptimisation,
+} from '../shared/separation/planner-options.ts';
+import { planSeparation, previewPlan } from '../shared/separation/planner.ts';
 import type { PlanReport } from '../shared/separation/report.ts';
-import { LINUX_ORT_DEVICE } from '../shared/image/device-profile.ts';
+import {
+  LINUX_ORT_DEVICE,
+  STORED_DEVICE,
+  withSizes,
+  type DeviceProfile,
+} from '../shared/image/device-profile.ts';
 import { memoryAccount } from '../shared/image/memory.ts';
 import type { BenchContext, BenchReport, BenchSection } from './harness.ts';
 
@@ -52,22 +58,27 @@ export function budgetsFor(
   return undefined;
 }
 
-type RunOptions = Partial<Omit<PlannerOptions, 'signal' | 'progress' | 'fisherCache'>> &
-  Pick<PlannerOptions, 'budgets'>;
+/** One plan of the bench: the device it is made for, and what differs from the planner's defaults. */
+interface ZooPlan {
+  readonly device: DeviceProfile;
+  readonly method?: Partial<PlannerMethod>;
+  readonly optimisation?: Partial<PlannerOptimisation>;
+  readonly workers: number;
+}
 
 /** One plan of the zoo, run inside a worker thread (two at a time, one per core). */
 export async function planZooJob(
-  input: { options: RunOptions },
+  input: { plan: ZooPlan },
   ctx: JobContext,
 ): Promise<Result<{ report: PlanReport; seconds: number }>> {
   const t0 = performance.now();
   const tasks = loadPlannerTasks(ZOO);
   if (!tasks.ok) return tasks;
-  const r = await planSeparation(tasks.value, {
-    ...DEFAULT_PLANNER_OPTIONS,
-    ...input.options,
-    signal: ctx.signal,
-  });
+  const { device, method = {}, optimisation = {}, workers } = input.plan;
+  const r = await planSeparation(
+    tasks.value,
+    plannerOptions(device, { method, optimisation, run: { workers, signal: ctx.signal } }),
+  );
   if (!r.ok) return r;
   return ok({ report: r.value.report, seconds: (performance.now() - t0) / 1000 });
 }
@@ -83,20 +94,20 @@ function summary(r: { readonly report: PlanReport }) {
   const deltas = t.map((x) => (x.test.after - x.test.before) * 100);
   const mean = deltas.reduce((a, b) => a + b, 0) / deltas.length;
   const worst = Math.min(...deltas);
-  return { mean, worst, worstTask: t[deltas.indexOf(worst)]!.task };
+  return { mean, worst, worstTask: t[deltas.indexOf(worst)]?.task ?? 'none' };
 }
 
 function perTaskTable(rows: readonly Row[]): string {
-  const tasks = rows[0]!.result.report.tasks.map((t) => t.task);
+  // Every plan is of the same zoo, so the first row's tasks name every row's.
+  const tasks = rows[0]?.result.report.tasks ?? [];
   const header = `| task | original test % | ${rows.map((r) => `${r.label} Δ`).join(' | ')} |`;
   const sep = `|---|---|${rows.map(() => '---').join('|')}|`;
   const lines = tasks.map((task, k) => {
-    const before = rows[0]!.result.report.tasks[k]!.test.before * 100;
     const cells = rows.map((r) => {
-      const t = r.result.report.tasks[k]!;
-      return `${((t.test.after - t.test.before) * 100).toFixed(1)}`;
+      const t = r.result.report.tasks[k];
+      return t ? `${((t.test.after - t.test.before) * 100).toFixed(1)}` : '–';
     });
-    return `| ${task} | ${before.toFixed(1)} | ${cells.join(' | ')} |`;
+    return `| ${task.task} | ${(task.test.before * 100).toFixed(1)} | ${cells.join(' | ')} |`;
   });
   return [header, sep, ...lines].join('\n');
 }
@@ -136,16 +147,16 @@ export const planBench: BenchSection = {
     if (!preview.ok) throw new Error(preview.error.message);
     const counts = preview.value.pageCounts;
     const original = preview.value.originalBytes;
-    const steps = ctx.quick ? 100 : DEFAULT_PLANNER_OPTIONS.steps;
+    const steps = ctx.quick ? 100 : DEFAULT_PLANNER_OPTIONS.optimisation.steps;
     const self = new URL(import.meta.url);
-    const run = async (label: string, o: RunOptions): Promise<Row> => {
-      ctx.log(`${label}: L1 ${formatBytes(o.budgets.l1Bytes)}, L2 ${formatBytes(o.budgets.l2Bytes)}`);
+    const run = async (label: string, o: Omit<ZooPlan, 'workers'>): Promise<Row> => {
+      ctx.log(`${label}: L1 ${formatBytes(o.device.l1Bytes)}, L2 ${formatBytes(o.device.l2Bytes)}`);
       const r = unwrap(
-        await runInWorker<{ options: RunOptions }, { report: PlanReport; seconds: number }>(
+        await runInWorker<{ plan: ZooPlan }, { report: PlanReport; seconds: number }>(
           self,
           'planZooJob',
           // One worker thread per plan: two plans share the two cores.
-          { options: { steps, workers: 1, ...o } },
+          { plan: { ...o, optimisation: { steps, ...o.optimisation }, workers: 1 } },
         ),
       );
       const s = summary(r);
@@ -155,17 +166,25 @@ export const planBench: BenchSection = {
       return { label, result: r, seconds: r.seconds };
     };
     const SHARE = 0.75;
-    const jobs: Array<[string, RunOptions]> = [
-      ['ours 6x', { budgets: budgetsFor(counts, original, 6, SHARE, 1)! }],
-      ['reference', { budgets: budgetsFor(counts, original, 6, SHARE, 1)!, strategy: 'reference' }],
+    // Plans are made for the stored plan alone, as the reference's are (see the top).
+    const headline = budgetsFor(counts, original, 6, SHARE, 1);
+    if (!headline) throw new Error('The zoo has no budgets for 6x stored packing.');
+    const device = withSizes(STORED_DEVICE, headline);
+    const jobs: Array<[string, Omit<ZooPlan, 'workers'>]> = [
+      ['ours 6x', { device }],
+      ['reference', { device, method: { strategy: 'reference' } }],
     ];
     for (const ratio of ctx.quick ? [4] : [4, 8]) {
       const b = budgetsFor(counts, original, ratio, SHARE, 1);
-      if (b) jobs.push([`ours ${ratio}x`, { budgets: b }]);
+      if (b) jobs.push([`ours ${ratio}x`, { device: withSizes(STORED_DEVICE, b) }]);
     }
     for (const ratio of ctx.quick ? [10] : [12]) {
       const b = budgetsFor(counts, original, ratio, SHARE, 2);
-      if (b) jobs.push([`ours ${ratio}x, self-tying 2`, { budgets: b, selfTying: 2 }]);
+      if (b)
+        jobs.push([
+          `ours ${ratio}x, self-tying 2`,
+          { device: withSizes(STORED_DEVICE, b), method: { selfTying: 2 } },
+        ]);
     }
     // Two plans at a time, each on one core (onnxruntime with one intra-op thread).
     const results = new Map<string, Row>();
@@ -176,12 +195,19 @@ export const planBench: BenchSection = {
           results.set(job[0], await run(job[0], job[1]));
       }),
     );
-    const rows: Row[] = [results.get('ours 6x')!, results.get('reference')!];
-    const frontier = jobs.filter(([label]) => label !== 'reference').map(([label]) => results.get(label)!);
+    const resultOf = (label: string): Row => {
+      const row = results.get(label);
+      if (!row) throw new Error(`The plan "${label}" has no result.`);
+      return row;
+    };
+    const ours = resultOf('ours 6x').result.report;
+    const reference = resultOf('reference').result.report;
+    const rows = [resultOf('ours 6x'), resultOf('reference')];
+    const frontier = jobs.filter(([label]) => label !== 'reference').map(([label]) => resultOf(label));
     frontier.sort((a, b) => a.result.report.totals.storedPacking - b.result.report.totals.storedPacking);
 
-    const h = summary(rows[0]!.result);
-    const ref = summary(rows[1]!.result);
+    const h = summary({ report: ours });
+    const ref = summary({ report: reference });
     const markdown = [
       `Command: \`npm run bench -- --only plan\`${ctx.quick ? ' --quick (smoke run: 100 steps; not the recorded figures)' : ''}. Ten zoo models, ${preview.value.totalPages} pages of ${P} f32 weights (${formatBytes(preview.value.originalBytes)}); ceiling ${preview.value.ceiling.toFixed(2)}x with one page of a model per slot. ${steps} joint steps, Fisher from 256 samples, seed 1; Δ = test accuracy change in points (test splits are read only for this report). Plans ran two at a time, one per core, so the per-step times include that sharing.`,
       '',
@@ -191,7 +217,7 @@ export const planBench: BenchSection = {
       '',
       perTaskTable(rows),
       '',
-      `Ours: stored packing ${rows[0]!.result.report.totals.storedPacking.toFixed(2)}x (device packing on linux-ort ${linuxOrtPacking(rows[0]!.result.report).toFixed(2)}x) with mean Δ ${h.mean.toFixed(2)} and worst ${h.worst.toFixed(2)} points; the reference strategy on the same models: stored packing ${rows[1]!.result.report.totals.storedPacking.toFixed(2)}x with mean Δ ${ref.mean.toFixed(2)} and worst ${ref.worst.toFixed(2)}. (Reference figures in its paper: 5.9x, mean −0.22.)`,
+      `Ours: stored packing ${ours.totals.storedPacking.toFixed(2)}x (device packing on linux-ort ${linuxOrtPacking(ours).toFixed(2)}x) with mean Δ ${h.mean.toFixed(2)} and worst ${h.worst.toFixed(2)} points; the reference strategy on the same models: stored packing ${reference.totals.storedPacking.toFixed(2)}x with mean Δ ${ref.mean.toFixed(2)} and worst ${ref.worst.toFixed(2)}. (Reference figures in its paper: 5.9x, mean −0.22.)`,
       '',
       '### Frontier: stored packing vs accuracy change, with and without self-tying',
       '',
@@ -202,13 +228,13 @@ export const planBench: BenchSection = {
     return {
       markdown,
       figures: {
-        storedPacking: rows[0]!.result.report.totals.storedPacking,
-        devicePackingLinuxOrt: linuxOrtPacking(rows[0]!.result.report),
+        storedPacking: ours.totals.storedPacking,
+        devicePackingLinuxOrt: linuxOrtPacking(ours),
         meanDelta: h.mean,
         worstDelta: h.worst,
-        referenceStoredPacking: rows[1]!.result.report.totals.storedPacking,
+        referenceStoredPacking: reference.totals.storedPacking,
         referenceMeanDelta: ref.mean,
-        stepMs: rows[0]!.result.report.timing.stepMs ?? 0,
+        stepMs: ours.timing.stepMs ?? 0,
       },
     };
   },

@@ -13,6 +13,11 @@ export interface OptionSpec {
   /** Shown in help as the value's placeholder. */
   readonly value?: string;
   readonly default?: string | number | boolean;
+  /**
+   * The option this former name was renamed to: accepted so that old scripts still run, parsed as
+   * that option (its value lands under that name), and left out of --help.
+   */
+  readonly aliasOf?: string;
 }
 
 export interface ParsedArgs {
@@ -53,9 +58,11 @@ export function parseArgs(
     }
     const spec = byName.get(name);
     if (!spec) return usage(command, `unknown option --${name}`);
+    // A former name sets the option it was renamed to.
+    const key = spec.aliasOf ?? spec.name;
     if (spec.kind === 'flag') {
       if (inline !== undefined) return usage(command, `--${name} takes no value`);
-      options[name] = true;
+      options[key] = true;
       continue;
     }
     const value = inline ?? argv[++i];
@@ -65,9 +72,9 @@ export function parseArgs(
     if (spec.kind === 'number') {
       const n = Number(value);
       if (!Number.isFinite(n)) return usage(command, `--${name} must be a number, got "${value}"`);
-      options[name] = n;
+      options[key] = n;
     } else {
-      options[name] = value;
+      options[key] = value;
     }
   }
   return ok({ positionals, options });
@@ -78,11 +85,13 @@ function usage(command: string, what: string): Result<never> {
 }
 
 export function formatOptions(specs: readonly OptionSpec[]): string {
-  const rows = specs.map((s) => {
-    const left = `${s.short ? `-${s.short}, ` : '    '}--${s.name}${s.kind === 'flag' ? '' : ` <${s.value ?? s.kind}>`}`;
-    const def = s.default !== undefined && s.kind !== 'flag' ? ` (default: ${s.default})` : '';
-    return [left, `${s.description}${def}`] as const;
-  });
+  const rows = specs
+    .filter((s) => s.aliasOf === undefined)
+    .map((s) => {
+      const left = `${s.short ? `-${s.short}, ` : '    '}--${s.name}${s.kind === 'flag' ? '' : ` <${s.value ?? s.kind}>`}`;
+      const def = s.default !== undefined && s.kind !== 'flag' ? ` (default: ${s.default})` : '';
+      return [left, `${s.description}${def}`] as const;
+    });
   const width = Math.max(0, ...rows.map(([l]) => l.length)) + 2;
   return rows.map(([l, r]) => `  ${l.padEnd(width)}${r}`).join('\n');
 }

@@ -5,7 +5,7 @@ import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { COMMANDS } from './commands/index.ts';
 
-/** The planner's sources, whose hints this test reads. */
+/** The planner's sources (with their sub-folders), whose hints this test reads. */
 const SEPARATION = join(dirname(fileURLToPath(import.meta.url)), '..', 'separation');
 
 /** Every string literal and template of a source file (comments are not strings, so they are left out). */
@@ -38,7 +38,8 @@ describe('messages of the planner', () => {
     const flags = new Map(COMMANDS.map((c) => [c.name, new Set(c.options.map((o) => o.name))]));
     const named: string[] = [];
     const unknown: string[] = [];
-    for (const name of readdirSync(SEPARATION)) {
+    // Recursive: the planner's stages and strategies live in sub-folders.
+    for (const name of readdirSync(SEPARATION, { recursive: true, encoding: 'utf8' })) {
       if (!name.endsWith('.ts') || name.endsWith('.test.ts')) continue;
       for (const text of strings(join(SEPARATION, name)))
         for (const m of text.matchAll(/(?<![\w-])--([a-z][a-z0-9-]*)/g)) {

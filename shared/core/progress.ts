@@ -9,10 +9,13 @@
  * json` stream that programs (the app, the store) read, so a typo must not compile.
  */
 export const PROGRESS_STAGES = [
-  // The planner (separation/planner.ts): original accuracy, Fisher information, separation and
-  // overlap, shared-page initialisation, joint optimisation, accuracy of the plan.
+  // The planner's stages (separation/stages/context.ts), in order: formation of the weights into
+  // pages, original accuracy, Fisher information, separation, overlap, shared-page initialisation,
+  // joint optimisation, accuracy of the plan.
+  'formation',
   'baseline',
   'fisher',
+  'separate',
   'overlap',
   'init',
   'optimize',

@@ -90,7 +90,7 @@ describe('round trip', () => {
     expect(back.sharedPages).toEqual(plan.sharedPages);
     expect(back.budgets).toEqual(plan.budgets);
     expect(back.report).toEqual(plan.report);
-    expect(back.selfTying).toBe(false);
+    expect(back.selfTied).toBe(false);
     back.models.forEach((m, i) => {
       const o = plan.models[i]!;
       expect(m.name).toBe(o.name);
@@ -137,9 +137,9 @@ describe('round trip', () => {
   });
 
   it('supports self-tying plans and refuses a shared slot used twice without it', async () => {
-    const tied = tinyPlan(4, { selfTying: true });
+    const tied = tinyPlan(4, { selfTied: true });
     expect((await writeBundle(tied, join(root, 'tied'))).ok).toBe(true);
-    const untied = { ...tied, selfTying: false };
+    const untied = { ...tied, selfTied: false };
     const refused = await writeBundle(untied, join(root, 'untied'));
     expect(refused.ok).toBe(false);
     if (!refused.ok) {

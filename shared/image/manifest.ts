@@ -114,6 +114,10 @@ export interface Manifest {
   readonly pageSize: number;
   readonly valueType: 'f32';
   readonly budgets: { readonly l1Bytes: number; readonly l2Bytes: number };
+  /**
+   * The file's member as format v1 names it: a flag (the plan's `selfTied`), not the count of pages
+   * per slot, which the report states as its own `selfTying` (docs/FORMAT.md §3.1, §10).
+   */
   readonly selfTying: boolean;
   readonly shared: PageFile;
   readonly models: readonly ManifestModel[];

@@ -57,8 +57,12 @@ export interface Plan {
   readonly sharedPageCount: number;
   /** M × pageSize values. */
   readonly sharedPages: Float32Array;
-  /** True when a model may have several of its own pages on one shared slot. */
-  readonly selfTying: boolean;
+  /**
+   * Whether a model may have several of its own pages on one shared slot (self-tying was on). How
+   * many pages per slot it allowed is the report's `selfTying` count; the bundle stores this flag as
+   * its manifest member `selfTying` (docs/FORMAT.md §3.1).
+   */
+  readonly selfTied: boolean;
   readonly models: readonly PlannedModel[];
   /**
    * The planner's report (./report.ts), stored as is in the manifest; null when there is none. A

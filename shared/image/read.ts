@@ -563,7 +563,7 @@ export async function readBundle(dir: string, options: ReadOptions = {}): Promis
     budgets: { ...manifest.budgets },
     sharedPageCount: manifest.shared.pageCount,
     sharedPages: resident.sharedPages,
-    selfTying: manifest.selfTying,
+    selfTied: manifest.selfTying,
     models,
     report: readPlanReport(manifest.report),
   };

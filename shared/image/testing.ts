@@ -86,7 +86,7 @@ export interface SyntheticPlanOptions {
   readonly sharedPageCount?: number;
   /** Exclusive pages per model beyond the forced ones. */
   readonly extraExclusive?: number;
-  readonly selfTying?: boolean;
+  readonly selfTied?: boolean;
   /** Number exclusive pages in a shuffled order instead of page order (readers must accept any order). */
   readonly shuffleExclusive?: boolean;
   readonly seed: number;
@@ -139,7 +139,7 @@ export function syntheticPlan(
     let next = 0;
     for (let j = 0; j < N; j++) {
       if (exclusiveSet.includes(j)) continue;
-      const slot = options.selfTying ? rng.int(Math.max(1, Math.floor(M / 2))) : slots[next++]!;
+      const slot = options.selfTied ? rng.int(Math.max(1, Math.floor(M / 2))) : slots[next++]!;
       table[j] = slot;
       // The slot takes this occupant's values (last writer); the tail of a short last page keeps the old ones.
       shared.set(f.flat.subarray(j * P, Math.min((j + 1) * P, f.flat.length)), slot * P);
@@ -171,7 +171,7 @@ export function syntheticPlan(
     budgets: { l1Bytes: M * P * 4 + 4096, l2Bytes: 1 << 20 },
     sharedPageCount: M,
     sharedPages: shared,
-    selfTying: options.selfTying ?? false,
+    selfTied: options.selfTied ?? false,
     models: planned,
   };
   return { ...plan, report: syntheticReport(plan) };
@@ -188,7 +188,7 @@ export function syntheticReport(plan: Omit<Plan, 'report'>): PlanReport {
     budgets: plan.budgets,
     device: STORED_DEVICE,
     sharedPageCount: plan.sharedPageCount,
-    selfTying: plan.selfTying ? 2 : 1,
+    selfTying: plan.selfTied ? 2 : 1,
     strategy: 'synthetic fixture',
     init: 'random',
     tasks: plan.models.map((m) => ({

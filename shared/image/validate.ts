@@ -72,7 +72,7 @@ function checkModel(
   f: string,
   P: number,
   M: number,
-  selfTying: boolean,
+  selfTied: boolean,
 ): BundleProblem[] {
   const out: BundleProblem[] = [];
   const pageBytes = P * F32_BYTES;
@@ -161,7 +161,7 @@ function checkModel(
       out.push(problem(tf, `= ${entry} is out of range: entries must be < M + E = ${M} + ${E} = ${M + E}.`));
     } else if (entry < M) {
       const other = slotUser.get(entry);
-      if (other !== undefined && !selfTying) {
+      if (other !== undefined && !selfTied) {
         out.push(
           problem(
             tf,

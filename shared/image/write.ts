@@ -142,7 +142,7 @@ export function encodeBundle(plan: Plan): Result<EncodedBundle> {
     pageSize: P,
     valueType: 'f32',
     budgets: { l1Bytes: plan.budgets.l1Bytes, l2Bytes: plan.budgets.l2Bytes },
-    selfTying: plan.selfTying,
+    selfTying: plan.selfTied,
     shared: pageFile(SHARED_FILE, sharedBytes, P),
     models,
     // A round trip through JSON drops what JSON cannot hold, so the stored report is what readers get back.

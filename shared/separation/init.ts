@@ -77,13 +77,17 @@ export function initSharedPages(
   }
 }
 
-/** Every candidate, in INIT_KINDS order, for the orchestration to score by validation loss. */
+/**
+ * The candidates of `kinds` (default every kind, in INIT_KINDS order), for the planner's init stage
+ * to score by validation loss.
+ */
 export function initCandidates(
   models: readonly InitModelInput[],
   options: InitOptions,
+  kinds: readonly InitKind[] = INIT_KINDS,
 ): Result<Array<{ kind: InitKind; sharedPages: Float32Array }>> {
   const out: Array<{ kind: InitKind; sharedPages: Float32Array }> = [];
-  for (const kind of INIT_KINDS) {
+  for (const kind of kinds) {
     const pages = initSharedPages(kind, models, options);
     if (!pages.ok) return pages;
     out.push({ kind, sharedPages: pages.value });
@@ -121,13 +125,14 @@ export function fisherMeanInit(
     m.pageTable.forEach((entry, j) => {
       if (entry >= M) return;
       for (let p = 0, len = pageLength(j, n, P); p < len; p++) {
+        // entry < M and p < P: i is inside the M × P accumulators.
         const i = entry * P + p;
         const f = m.fisher[j * P + p]! * scale;
         const w = m.values[j * P + p]!;
-        phi[i] += f;
-        phiW[i] += f * w;
-        count[i] += 1;
-        sumW[i] += w;
+        phi[i]! += f;
+        phiW[i]! += f * w;
+        count[i]! += 1;
+        sumW[i]! += w;
       }
     });
   }
@@ -142,7 +147,8 @@ export function topOccupantInit(models: readonly InitModelInput[], M: number, P:
   const shares = models.map((m) => {
     const scale = fisherScale(m.fisher, true);
     const s = new Float64Array(m.pageTable.length);
-    for (let i = 0; i < m.fisher.length; i++) s[Math.floor(i / P)] += m.fisher[i]! * scale;
+    // initSharedPages checked that the Fisher vector has ⌈n / P⌉ = pageTable.length pages.
+    for (let i = 0; i < m.fisher.length; i++) s[Math.floor(i / P)]! += m.fisher[i]! * scale;
     return s;
   });
   const out = new Float32Array(M * P);

@@ -18,7 +18,8 @@ import {
   type TaskGradients,
 } from './optimize.ts';
 import { optimizeReference } from './optimize-reference.ts';
-import { DEFAULT_PLANNER_OPTIONS, planSeparation, type PlannerTask } from './planner.ts';
+import { STORED_DEVICE, withSizes } from '../image/device-profile.ts';
+import { planSeparation, plannerOptions, type PlannerTask } from './planner.ts';
 
 /** Task k wants its one shared weight at `target`; its accuracy falls with the distance. */
 function quadratic(name: string, target: number): TaskGradients {
@@ -43,7 +44,7 @@ function sharedSlot(): PagedState {
     shared: new Float32Array(1),
     exclusive: [new Float32Array(0), new Float32Array(0)],
     tables: [Uint32Array.from([0]), Uint32Array.from([0])],
-    selfTying: false,
+    selfTied: false,
   };
 }
 
@@ -149,17 +150,14 @@ describe('the planner’s progress stream', () => {
     ];
     const P = 64;
     const events: ProgressEvent[] = [];
-    const planned = await planSeparation(tasks, {
-      ...DEFAULT_PLANNER_OPTIONS,
-      pageSize: P,
-      budgets: { l1Bytes: 4 * P * 4 + 64 * 4, l2Bytes: 8 * P * 4 },
-      fisherSamples: 8,
-      steps: 8,
-      evalEvery: 4,
-      patience: 8,
-      workers: 0,
-      progress: (e) => events.push(e),
-    });
+    const planned = await planSeparation(
+      tasks,
+      plannerOptions(withSizes(STORED_DEVICE, { l1Bytes: 4 * P * 4 + 64 * 4, l2Bytes: 8 * P * 4 }), {
+        method: { pageSize: P, fisherSamples: 8 },
+        optimisation: { steps: 8, evalEvery: 4, patience: 8 },
+        run: { workers: 0, progress: (e) => events.push(e) },
+      }),
+    );
     if (!planned.ok) throw new Error(planned.error.message);
     const evaluations = events.filter((e) => e.validation);
     expect(evaluations.map((e) => e.step)).toEqual([0, 4, 8]);

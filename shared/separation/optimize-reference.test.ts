@@ -31,7 +31,7 @@ function sharedState(): PagedState {
     shared: new Float32Array(2),
     exclusive: [new Float32Array(0), new Float32Array(0)],
     tables: [Uint32Array.from([0]), Uint32Array.from([0])],
-    selfTying: false,
+    selfTied: false,
   };
 }
 

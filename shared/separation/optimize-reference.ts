@@ -94,7 +94,7 @@ function addPenalty(
       }
       if (count > 0) {
         penalty += sum / count;
-        grad[start + p] += (lambda * dsum) / count;
+        grad[start + p]! += (lambda * dsum) / count;
       }
     }
   }
@@ -175,7 +175,7 @@ export async function optimizeReference(
             sharedPageCount: state.sharedPageCount,
             pageSize: P,
             weightCount: task.weightCount,
-            selfTying: state.selfTying,
+            selfTied: state.selfTied,
           },
           w,
           state.shared,

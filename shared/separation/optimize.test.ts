@@ -47,7 +47,7 @@ function oneWeight(): PagedState {
     shared: new Float32Array(1),
     exclusive: [new Float32Array(0)],
     tables: [Uint32Array.from([0])],
-    selfTying: false,
+    selfTied: false,
   };
 }
 
@@ -63,7 +63,7 @@ describe('joint optimisation', () => {
       shared: new Float32Array(4),
       exclusive: [new Float32Array(4), new Float32Array(0)],
       tables: [Uint32Array.from([0, 1]), Uint32Array.from([0])],
-      selfTying: false,
+      selfTied: false,
     };
     const r = await optimizeJointly(state, [a, b], {
       steps: 3000,
@@ -132,7 +132,7 @@ describe('joint optimisation', () => {
       shared: new Float32Array(1),
       exclusive: [new Float32Array(0), new Float32Array(0)],
       tables: [Uint32Array.from([0]), Uint32Array.from([0])],
-      selfTying: false,
+      selfTied: false,
     };
     const r = await optimizeJointly(state, [a, b], {
       steps: 5000,

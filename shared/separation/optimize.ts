@@ -36,7 +36,8 @@ export interface PagedState {
   /** Per task: E_k × P values; updated in place. */
   readonly exclusive: readonly Float32Array[];
   readonly tables: readonly Uint32Array[];
-  readonly selfTying: boolean;
+  /** Whether a task may have several pages on one shared slot (self-tying was on). */
+  readonly selfTied: boolean;
 }
 
 export interface JointOptions {
@@ -50,11 +51,6 @@ export interface JointOptions {
    * Default constant.
    */
   readonly schedule?: 'constant' | 'cosine' | 'plateau';
-  /**
-   * Scale each task's gradient by (mean gradient norm ÷ its own), tracked as moving averages, so
-   * that a shared page's summed gradient is not dominated by the tasks with the largest losses.
-   */
-  readonly balanceTasks?: boolean;
   /**
    * Focus on the tasks furthest below their floors: after every evaluation, task k's gradient is
    * weighted by exp(focus × its validation shortfall in points), the weights normalised to mean 1
@@ -106,7 +102,7 @@ function tableShape(state: PagedState, task: TaskGradients): TableShape {
     sharedPageCount: state.sharedPageCount,
     pageSize: state.pageSize,
     weightCount: task.weightCount,
-    selfTying: state.selfTying,
+    selfTied: state.selfTied,
   };
 }
 
@@ -218,14 +214,8 @@ export function taskFocus(
   return raw.map((w) => w / mean);
 }
 
-function l2norm(v: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < v.length; i++) s += v[i]! * v[i]!;
-  return Math.sqrt(s);
-}
-
 function scale(v: Float32Array, factor: number): void {
-  for (let i = 0; i < v.length; i++) v[i] *= factor;
+  for (let i = 0; i < v.length; i++) v[i]! *= factor;
 }
 
 /** Warm-up, then constant (times the plateau factor) or cosine decay to 5% of the base rate. */
@@ -254,7 +244,6 @@ export async function optimizeJointly(
     params.map((p) => p.length),
   );
   const floors = options.baselineVal.map((v) => v - options.floorPoints / 100);
-  const norms = new Float64Array(K);
 
   const history: EvalPoint[] = [];
   let focusWeights: readonly number[] = tasks.map(() => 1);
@@ -313,12 +302,10 @@ export async function optimizeJointly(
           'Lower the learning rate (--lr).',
         );
       }
-      if (options.balanceTasks)
-        norms[k] = step === 0 ? l2norm(grads[k]!) : 0.9 * norms[k]! + 0.1 * l2norm(grads[k]!);
     }
-    const meanNorm = norms.reduce((a, b) => a + b, 0) / K;
+    // Equalising the tasks' gradient norms here was measured and retired: it helped once and hurt
+    // once, within the noise of one seed (docs/BENCHMARKS.md, 2026-11-26, runs A–H).
     for (let k = 0; k < K; k++) {
-      if (options.balanceTasks && norms[k]! > 0) scale(grads[k]!, meanNorm / norms[k]!);
       if (focusWeights[k] !== 1) scale(grads[k]!, focusWeights[k]!);
       const r = scatterAddGradients(
         state.tables[k]!,

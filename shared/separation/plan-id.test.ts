@@ -10,7 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadTask } from '../datasets/load.ts';
 import type { Split, TaskData } from '../datasets/types.ts';
 import type { Plan } from '../image/plan.ts';
-import { DEFAULT_PLANNER_OPTIONS, planSeparation, type PlannerTask } from './planner.ts';
+import { STORED_DEVICE, withSizes } from '../image/device-profile.ts';
+import { planSeparation, plannerOptions, type PlannerTask } from './planner.ts';
 import { buildReport, storedReport, type PlanReport } from './report.ts';
 import { buildModel } from '../zoo/model-builder.ts';
 import { readBundle } from '../image/read.ts';
@@ -118,15 +119,13 @@ describe('the plan id', () => {
       },
     ];
     const P = 64;
-    const options = {
-      ...DEFAULT_PLANNER_OPTIONS,
-      pageSize: P,
-      budgets: { l1Bytes: 8 * P * 4 + 64 * 4, l2Bytes: 8 * P * 4 },
-      fisherSamples: 16,
-      steps: 10,
-      evalEvery: 5,
-      patience: 10,
-    };
+    const options = plannerOptions(
+      withSizes(STORED_DEVICE, { l1Bytes: 8 * P * 4 + 64 * 4, l2Bytes: 8 * P * 4 }),
+      {
+        method: { pageSize: P, fisherSamples: 16 },
+        optimisation: { steps: 10, evalEvery: 5, patience: 10 },
+      },
+    );
     const ids: string[] = [];
     for (const run of ['first', 'second']) {
       const planned = await planSeparation(tasks(), options);

@@ -9,7 +9,8 @@ import { loadTask } from '../datasets/load.ts';
 import type { Split, TaskData } from '../datasets/types.ts';
 import type { Plan } from '../image/plan.ts';
 import { buildModel } from '../zoo/model-builder.ts';
-import { DEFAULT_PLANNER_OPTIONS, planSeparation, type PlannerOptions, type PlannerTask } from './planner.ts';
+import { STORED_DEVICE, withSizes } from '../image/device-profile.ts';
+import { planSeparation, plannerOptions, withOverrides, type PlannerTask } from './planner.ts';
 
 function head(split: Split, n: number, sample: number): Split {
   const k = Math.min(n, split.n);
@@ -51,7 +52,7 @@ function fingerprint(plan: Plan): string {
   const h = createHash('sha256');
   const bytes = (a: Float32Array | Uint32Array) =>
     h.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-  h.update(`${plan.pageSize}:${plan.sharedPageCount}:${plan.selfTying}\n`);
+  h.update(`${plan.pageSize}:${plan.sharedPageCount}:${plan.selfTied}\n`);
   bytes(plan.sharedPages);
   for (const m of plan.models) {
     h.update(`${m.name}:${m.weightCount}:${JSON.stringify(m.accuracy)}\n`);
@@ -62,24 +63,22 @@ function fingerprint(plan: Plan): string {
 }
 
 const P = 64;
-const BASE: PlannerOptions = {
-  ...DEFAULT_PLANNER_OPTIONS,
-  pageSize: P,
-  budgets: { l1Bytes: 8 * P * 4 + 64 * 4, l2Bytes: 8 * P * 4 },
-  fisherSamples: 16,
-  steps: 12,
-  evalEvery: 4,
-  patience: 12,
-  workers: 0,
-};
+const BASE = plannerOptions(withSizes(STORED_DEVICE, { l1Bytes: 8 * P * 4 + 64 * 4, l2Bytes: 8 * P * 4 }), {
+  method: { pageSize: P, fisherSamples: 16 },
+  optimisation: { steps: 12, evalEvery: 4, patience: 12 },
+  run: { workers: 0 },
+});
 
 describe('the planner’s output for a fixed seed (refactors must not change it)', () => {
   it.each([
     ['ours', BASE],
-    ['ours, self-tying 2', { ...BASE, selfTying: 2 }],
+    ['ours, self-tying 2', withOverrides(BASE, { method: { selfTying: 2 } })],
     [
       'reference',
-      { ...BASE, strategy: 'reference' as const, budgets: { l1Bytes: 64 * P * 4, l2Bytes: 64 * P * 4 } },
+      withOverrides(
+        { ...BASE, device: withSizes(STORED_DEVICE, { l1Bytes: 64 * P * 4, l2Bytes: 64 * P * 4 }) },
+        { method: { strategy: 'reference' } },
+      ),
     ],
   ])('%s', async (name, options) => {
     const planned = await planSeparation(tasks(), options);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { testTempDir } from '../core/testing-temp.ts';
 import { writeBundle } from '../image/write.ts';
-import { LINUX_ORT_DEVICE, withSizes } from '../image/device-profile.ts';
+import { LINUX_ORT_DEVICE, STORED_DEVICE, withSizes, type DeviceProfile } from '../image/device-profile.ts';
 import { checkFits, memoryAccount, planShape } from '../image/memory.ts';
 import { PagedRuntime } from '../runtime/runtime.ts';
 import { loadTask } from '../datasets/load.ts';
@@ -15,10 +15,11 @@ import type { Split, TaskData } from '../datasets/types.ts';
 import { buildModel } from '../zoo/model-builder.ts';
 import { unformWeights } from './formation.ts';
 import {
-  DEFAULT_PLANNER_OPTIONS,
   planSeparation,
+  plannerOptions,
   previewPlan,
   type PlannerOptions,
+  type PlannerOverrides,
   type PlannerTask,
 } from './planner.ts';
 import { gatherWeights } from './tables.ts';
@@ -56,17 +57,14 @@ function tasks(): PlannerTask[] {
 }
 
 const P = 64;
-const options = (over: Partial<PlannerOptions> = {}): PlannerOptions => ({
-  ...DEFAULT_PLANNER_OPTIONS,
-  pageSize: P,
-  // 16 shared pages after the 37 page-table entries; 6 forced exclusive pages + 4 granted by rank.
-  budgets: { l1Bytes: 16 * P * 4 + 37 * 4, l2Bytes: 10 * P * 4 },
-  fisherSamples: 32,
-  steps: 40,
-  evalEvery: 20,
-  patience: 40,
-  ...over,
-});
+// 16 shared pages after the 37 page-table entries; 6 forced exclusive pages + 4 granted by rank.
+const STORED = withSizes(STORED_DEVICE, { l1Bytes: 16 * P * 4 + 37 * 4, l2Bytes: 10 * P * 4 });
+const options = (over: PlannerOverrides = {}, device: DeviceProfile = STORED): PlannerOptions =>
+  plannerOptions(device, {
+    method: { pageSize: P, fisherSamples: 32, ...over.method },
+    optimisation: { steps: 40, evalEvery: 20, patience: 40, ...over.optimisation },
+    run: { ...over.run },
+  });
 
 describe('planSeparation', () => {
   it('plans two tasks within budget and its pages rebuild the evaluated weights', async () => {
@@ -74,7 +72,7 @@ describe('planSeparation', () => {
     const preview = previewPlan(t, P, 1);
     expect(preview.ok && preview.value.pageCounts).toEqual([22, 15]);
     const events: string[] = [];
-    const r = await planSeparation(t, options({ progress: (e) => events.push(e.stage) }));
+    const r = await planSeparation(t, options({ run: { progress: (e) => events.push(e.stage) } }));
     if (!r.ok) throw new Error(r.error.message);
     const { plan, report } = r.value;
     expect(report.totals.l1Bytes).toBeLessThanOrEqual(plan.budgets.l1Bytes);
@@ -82,7 +80,17 @@ describe('planSeparation', () => {
     expect(plan.sharedPageCount).toBe(16);
     expect(report.totals.storedPacking).toBeGreaterThan(1.3);
     expect(report.totals.devicePacking).toBe(report.totals.storedPacking); // the stored device: no runtime
-    expect(new Set(events)).toEqual(new Set(['baseline', 'fisher', 'overlap', 'init', 'optimize', 'final']));
+    // Every stage reports, in pipeline order.
+    expect([...new Set(events)]).toEqual([
+      'formation',
+      'baseline',
+      'fisher',
+      'separate',
+      'overlap',
+      'init',
+      'optimize',
+      'final',
+    ]);
     // The runtime view: rebuild each model's weights from the pages and re-measure the test accuracy.
     for (const [k, m] of plan.models.entries()) {
       const shape = { sharedPageCount: plan.sharedPageCount, pageSize: P, weightCount: m.weightCount };
@@ -104,12 +112,16 @@ describe('planSeparation', () => {
     const events: string[] = [];
     const refused = await planSeparation(
       tasks(),
-      options({ device: LINUX_ORT_DEVICE, steps: 4, progress: (e) => events.push(e.stage) }),
+      options(
+        { optimisation: { steps: 4 }, run: { progress: (e) => events.push(e.stage) } },
+        withSizes(LINUX_ORT_DEVICE, STORED),
+      ),
     );
     expect(!refused.ok && refused.error.code).toBe('E_BUDGET');
     expect(!refused.ok && refused.error.message).toMatch(/short by \d+ bytes on device linux-ort/);
     expect(!refused.ok && refused.error.hint).toMatch(/--l1.*--device/);
-    expect(events).toEqual([]);
+    // Only the formation (no session, no data pass) ran before the refusal.
+    expect(events.filter((stage) => stage !== 'formation')).toEqual([]);
   });
 
   it('plans against a device: its runtime is reserved inside level 1, and the plan fits the device', async () => {
@@ -121,7 +133,10 @@ describe('planSeparation', () => {
       l1Bytes: 16 * P * 4 + 37 * 4 + Math.max(...preview.value.weightCounts) * 4 + 37 * 13 + 6 * P * 4,
       l2Bytes: 10 * P * 4,
     };
-    const r = await planSeparation(t, options({ budgets, device: LINUX_ORT_DEVICE, steps: 4, evalEvery: 2 }));
+    const r = await planSeparation(
+      t,
+      options({ optimisation: { steps: 4, evalEvery: 2 } }, withSizes(LINUX_ORT_DEVICE, budgets)),
+    );
     if (!r.ok) throw new Error(r.error.message);
     const { plan, report } = r.value;
     expect(report.device).toEqual(LINUX_ORT_DEVICE);
@@ -135,7 +150,7 @@ describe('planSeparation', () => {
 
   it('the paged runtime, reading the written bundle, predicts exactly what the report measured', async () => {
     const t = tasks();
-    const r = await planSeparation(t, options({ steps: 20 }));
+    const r = await planSeparation(t, options({ optimisation: { steps: 20 } }));
     if (!r.ok) throw new Error(r.error.message);
     const dir = join(testTempDir('wsep-plan-'), 'bundle');
     const written = await writeBundle(r.value.plan, dir);
@@ -173,9 +188,9 @@ describe('planSeparation', () => {
     const t = tasks().map((task, k) =>
       k === 0 ? { ...task, augment: [{ kind: 'shift', axis: 1, max: 1 } as const] } : task,
     );
-    const o = { steps: 20, distill: { alpha: 0.5, temperature: 2 } };
-    const here = await planSeparation(t, options({ ...o, workers: 0 }));
-    const threads = await planSeparation(t, options({ ...o, workers: 2 }));
+    const optimisation = { steps: 20, distill: { alpha: 0.5, temperature: 2 } };
+    const here = await planSeparation(t, options({ optimisation, run: { workers: 0 } }));
+    const threads = await planSeparation(t, options({ optimisation, run: { workers: 2 } }));
     if (!here.ok) throw new Error(here.error.message);
     if (!threads.ok) throw new Error(threads.error.message);
     expect(Array.from(threads.value.plan.sharedPages)).toEqual(Array.from(here.value.plan.sharedPages));
@@ -183,15 +198,27 @@ describe('planSeparation', () => {
       here.value.report.tasks.map((x) => x.test.after),
     );
     // Augmentation and distillation change the training: the plan differs from a plain one.
-    const plain = await planSeparation(t, options({ steps: 20, workers: 0, augment: false }));
+    const plain = await planSeparation(
+      t,
+      options({
+        optimisation: { ...optimisation, augment: false, distill: { alpha: 0, temperature: 2 } },
+        run: { workers: 0 },
+      }),
+    );
     if (!plain.ok) throw new Error(plain.error.message);
     expect(Array.from(plain.value.plan.sharedPages)).not.toEqual(Array.from(here.value.plan.sharedPages));
   });
 
   it('equalising layer scales keeps every original accuracy and changes the plan', async () => {
     const t = tasks();
-    const plain = await planSeparation(t, options({ steps: 20, workers: 0, equalize: false }));
-    const equalized = await planSeparation(t, options({ steps: 20, workers: 0, equalize: true }));
+    const plain = await planSeparation(
+      t,
+      options({ optimisation: { steps: 20, equalizeLayerScales: false }, run: { workers: 0 } }),
+    );
+    const equalized = await planSeparation(
+      t,
+      options({ optimisation: { steps: 20, equalizeLayerScales: true }, run: { workers: 0 } }),
+    );
     if (!plain.ok) throw new Error(plain.error.message);
     if (!equalized.ok) throw new Error(equalized.error.message);
     const before = (r: typeof plain) =>
@@ -203,7 +230,10 @@ describe('planSeparation', () => {
   });
 
   it('the reference strategy runs on the same models', async () => {
-    const r = await planSeparation(tasks(), options({ strategy: 'reference', steps: 32 }));
+    const r = await planSeparation(
+      tasks(),
+      options({ method: { strategy: 'reference' }, optimisation: { steps: 32 } }),
+    );
     if (!r.ok) throw new Error(r.error.message);
     expect(r.value.report.strategy).toBe('reference');
     expect(r.value.report.init).toBe('random');
@@ -211,16 +241,25 @@ describe('planSeparation', () => {
 
   it('reports bad inputs before any long work', async () => {
     const t = tasks();
-    const bad = async (o: Partial<PlannerOptions>) => {
-      const r = await planSeparation(t, options(o));
+    const bad = async (o: PlannerOverrides, device: DeviceProfile = STORED) => {
+      const r = await planSeparation(t, options(o, device));
       return r.ok ? 'ok' : `${r.error.code}: ${r.error.message}`;
     };
-    expect(await bad({ pageSize: 100 })).toMatch(/^E_USAGE: .*power of two/);
-    expect(await bad({ budgets: { l1Bytes: 0, l2Bytes: 1024 } })).toMatch(
+    expect(await bad({ method: { pageSize: 100 } })).toMatch(/^E_USAGE: .*power of two/);
+    expect(await bad({}, withSizes(STORED_DEVICE, { l1Bytes: 0, l2Bytes: 1024 }))).toMatch(
       /^E_BUDGET: The level-1 budget must be more than 0/,
     );
-    expect(await bad({ budgets: { l1Bytes: 4 * P * 4, l2Bytes: 0 } })).toMatch(
+    expect(await bad({}, withSizes(STORED_DEVICE, { l1Bytes: 4 * P * 4, l2Bytes: 0 }))).toMatch(
       /^E_BUDGET: The level-2 budget .* short by \d+ bytes/,
+    );
+    expect(await bad({ method: { strategy: 'magic' as 'ours' } })).toMatch(
+      /^E_USAGE: Unknown strategy "magic"/,
+    );
+    expect(await bad({ optimisation: { schedule: 'linear' as 'constant' } })).toMatch(
+      /^E_USAGE: Unknown schedule "linear"/,
+    );
+    expect(await bad({ method: { extraPriority: [1] } })).toMatch(
+      /^E_USAGE: .*priorities name 1 tasks for 2/,
     );
     const mismatch = [t[0]!, { ...t[1]!, data: t[0]!.data }];
     const r = await planSeparation(mismatch, options());
@@ -231,7 +270,9 @@ describe('planSeparation', () => {
     const controller = new AbortController();
     const r = await planSeparation(
       tasks(),
-      options({ signal: controller.signal, progress: (e) => e.stage === 'fisher' && controller.abort() }),
+      options({
+        run: { signal: controller.signal, progress: (e) => e.stage === 'fisher' && controller.abort() },
+      }),
     );
     expect(!r.ok && r.error.code).toBe('E_CANCELLED');
   });

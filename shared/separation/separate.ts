@@ -137,8 +137,8 @@ export function rankPages(pageScores: Float64Array): { share: Float64Array; rank
   let total = 0;
   for (const s of pageScores) total += s;
   const share = new Float64Array(pageScores.length);
-  if (total > 0) for (let j = 0; j < share.length; j++) share[j] = pageScores[j] / total;
-  const ranking = Int32Array.from(share.keys()).sort((a, b) => share[b] - share[a] || a - b);
+  if (total > 0) for (let j = 0; j < share.length; j++) share[j] = pageScores[j]! / total;
+  const ranking = Int32Array.from(share.keys()).sort((a, b) => share[b]! - share[a]! || a - b);
   return { share, ranking };
 }
 
@@ -179,7 +179,7 @@ export function separate(
       );
     }
     for (let j = 0; j < N; j++) {
-      const s = m.pageScores[j];
+      const s = m.pageScores[j]!;
       if (!Number.isFinite(s) || s < 0)
         return fail(
           'E_PLAN',

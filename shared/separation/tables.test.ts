@@ -34,7 +34,7 @@ describe('page tables', () => {
     expect(checkPageTable(Uint32Array.from([2, 3, 0, 4]), shape).ok).toBe(true);
     expect(checkPageTable(Uint32Array.from([2, 4, 0, 3]), shape).ok).toBe(false); // exclusive out of page order
     expect(checkPageTable(Uint32Array.from([2, 3, 2, 4]), shape).ok).toBe(false); // two pages on one slot
-    expect(checkPageTable(Uint32Array.from([2, 3, 2, 4]), { ...shape, selfTying: true }).ok).toBe(true);
+    expect(checkPageTable(Uint32Array.from([2, 3, 2, 4]), { ...shape, selfTied: true }).ok).toBe(true);
     expect(checkPageTable(Uint32Array.from([2, 3, 0]), shape).ok).toBe(false); // wrong length
   });
 
@@ -136,7 +136,7 @@ describe('page tables', () => {
             sharedPageCount: M,
             pageSize: P,
             weightCount: models[k]!.values.length,
-            selfTying: selfTying > 1,
+            selfTied: selfTying > 1,
           }).ok,
         ).toBe(true),
       );

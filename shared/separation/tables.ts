@@ -34,8 +34,8 @@ export interface TableShape {
   readonly sharedPageCount: number;
   readonly pageSize: number;
   readonly weightCount: number;
-  /** When false (the default), no two pages of the model may share a slot. */
-  readonly selfTying?: boolean;
+  /** Whether pages of the model may share a slot (self-tying on); when false (the default), none may. */
+  readonly selfTied?: boolean;
 }
 
 /** Number of exclusive pages a table refers to. */
@@ -65,7 +65,7 @@ export function checkPageTable(table: Uint32Array, shape: TableShape): Result<vo
           `Page ${j} has entry ${entry}; the next exclusive page must be ${nextExclusive}.`,
         );
       nextExclusive++;
-    } else if (used.has(entry) && !shape.selfTying) {
+    } else if (used.has(entry) && !shape.selfTied) {
       return fail('E_PLAN', `Pages of one model share slot ${entry} but self-tying is off.`);
     } else {
       used.add(entry);
@@ -158,7 +158,7 @@ export function scatterAddGradients(
     const { buffer, base } = pageSource(table[j]!, M, P, sharedGrad, exclusiveGrad);
     const len = pageLength(j, n, P);
     const from = j * P;
-    for (let p = 0; p < len; p++) buffer[base + p] += grad[from + p]!;
+    for (let p = 0; p < len; p++) buffer[base + p]! += grad[from + p]!;
   }
   return ok(undefined);
 }

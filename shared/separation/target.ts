@@ -6,16 +6,11 @@
  * The decision uses validation accuracy only; test accuracy is reported, never used.
  */
 import { fail, ok, type Result } from '../core/errors.ts';
-import { STORED_DEVICE, type DeviceTraits } from '../image/device-profile.ts';
+import type { DeviceTraits } from '../image/device-profile.ts';
 import { pageBytes as bytesPerPage, residencyForecast, tableBytes } from '../image/memory.ts';
 import type { FisherResult } from './fisher.ts';
-import {
-  planSeparation,
-  previewPlan,
-  type PlannerOptions,
-  type PlannerTask,
-  type PlanResult,
-} from './planner.ts';
+import { withOverrides, type PlannerOptions, type PlannerTask } from './planner-options.ts';
+import { planSeparation, previewPlan, type PlanResult } from './planner.ts';
 
 export interface FrontierPoint {
   readonly l1Bytes: number;
@@ -99,25 +94,25 @@ export async function planForAccuracy(
 ): Promise<Result<TargetResult>> {
   if (!(target.maxDropPoints >= 0))
     return fail('E_USAGE', `--max-drop must be 0 or more points, got ${target.maxDropPoints}.`);
-  const preview = previewPlan(tasks, options.pageSize, options.selfTying);
+  const { device, method } = options;
+  const preview = previewPlan(tasks, method.pageSize, method.selfTying);
   if (!preview.ok) return preview;
-  const P = options.pageSize;
-  const device = options.device ?? STORED_DEVICE;
+  const P = method.pageSize;
   const pageBytes = bytesPerPage(P);
-  const l2Pages = Math.floor(options.budgets.l2Bytes / pageBytes);
+  const l2Pages = Math.floor(device.l2Bytes / pageBytes);
   const counts = preview.value.pageCounts;
   const level1For = (m: number) =>
     level1BudgetFor(m, {
       pageSize: P,
       weightCounts: preview.value.weightCounts,
-      selfTying: options.selfTying,
+      selfTying: method.selfTying,
       device,
     });
   // The smallest M the level-2 budget allows: the pages beyond M of each model must fit level 2.
   let lo = 1;
   while (
     lo < Math.max(...counts) &&
-    counts.reduce((a, n) => a + Math.max(0, n - options.selfTying * lo), 0) > l2Pages
+    counts.reduce((a, n) => a + Math.max(0, n - method.selfTying * lo), 0) > l2Pages
   )
     lo++;
   let hi = preview.value.totalPages;
@@ -128,11 +123,14 @@ export async function planForAccuracy(
   // First probe: enough slots for the largest model (no forced exclusive pages), then bisect.
   let m = Math.min(hi, Math.max(lo, Math.max(...counts)));
   for (let i = 0; i < probes && lo <= hi; i++) {
-    const run = await planSeparation(tasks, {
-      ...options,
-      budgets: { l1Bytes: level1For(m), l2Bytes: options.budgets.l2Bytes },
-      ...(fisherCache ? { fisherCache } : {}),
-    });
+    // Only the level-1 size varies; Fisher is computed by the first probe and reused.
+    const probe = withOverrides(
+      { ...options, device: { ...device, l1Bytes: level1For(m) } },
+      {
+        run: fisherCache ? { fisherCache } : {},
+      },
+    );
+    const run = await planSeparation(tasks, probe);
     if (!run.ok) return run;
     fisherCache = run.value.fisher;
     const point = frontierPoint(run.value, target.maxDropPoints);

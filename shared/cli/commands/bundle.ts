@@ -24,7 +24,8 @@ export interface BundleSummary {
   readonly pageSize: number;
   readonly pageBytes: number;
   readonly sharedPages: number;
-  readonly selfTying: boolean;
+  /** Whether a model may have several pages on one shared slot (the plan's `selfTied`). */
+  readonly selfTied: boolean;
   readonly budgets: { readonly l1Bytes: number; readonly l2Bytes: number };
   /** The device the figures are for (`--device`; by default the one the plan was made for, else `stored`, sized by the plan's budgets). */
   readonly device: DeviceProfile;
@@ -81,7 +82,7 @@ export function summarizeBundle(
     pageSize: P,
     pageBytes: pageBytes(P),
     sharedPages: plan.sharedPageCount,
-    selfTying: plan.selfTying,
+    selfTied: plan.selfTied,
     budgets: plan.budgets,
     device,
     memory,
@@ -102,7 +103,7 @@ export function renderBundleSummary(s: BundleSummary): string {
   return [
     `${s.dir}`,
     `  plan ${s.planId}`,
-    `  page size ${s.pageSize} (${formatBytes(s.pageBytes)}), ${s.sharedPages} shared pages${s.selfTying ? ', self-tying' : ''}`,
+    `  page size ${s.pageSize} (${formatBytes(s.pageBytes)}), ${s.sharedPages} shared pages${s.selfTied ? ', self-tying' : ''}`,
     `  stored packing ${s.storedPacking.toFixed(2)}x (shared + tables + exclusive pages), device packing ${s.devicePacking.toFixed(2)}x on ${s.device.name} (+ runtime ${formatBytes(s.memory.runtime.total)})`,
     `  level 1 ${formatBytes(s.level1Bytes)} (${describeLevel1(s.memory)}; plan budget ${formatBytes(s.budgets.l1Bytes)}), level 2 ${formatBytes(s.level2Bytes)} (plan budget ${formatBytes(s.budgets.l2Bytes)}), files ${formatBytes(s.totalBytes)}`,
     s.fits.ok

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fail, ok, unwrap, type Result } from '../../core/errors.ts';
 import { formatBytes, parseBytes } from '../../core/units.ts';
-import { resolveDevice, traitsOf, type DeviceProfile } from '../../image/device-profile.ts';
+import { resolveDevice, type DeviceProfile } from '../../image/device-profile.ts';
 import { MANIFEST_FILE } from '../../image/manifest.ts';
 import { writeBundle } from '../../image/write.ts';
 import { INIT_KINDS, type InitKind } from '../../separation/init.ts';
@@ -11,12 +11,16 @@ import { loadPlannerTasks } from '../../separation/inputs.ts';
 import { parsePairs } from '../../separation/pairing.ts';
 import {
   DEFAULT_PLANNER_OPTIONS,
-  planSeparation,
-  planWithRebalance,
-  previewPlan,
+  SCHEDULES,
+  STRATEGIES,
+  plannerOptions,
+  type Distillation,
   type PlannerOptions,
+  type Schedule,
   type Strategy,
-} from '../../separation/planner.ts';
+} from '../../separation/planner-options.ts';
+import { planSeparation, previewPlan } from '../../separation/planner.ts';
+import { DEFAULT_PROBE_STEPS, probeAndReprioritise } from '../../separation/probe.ts';
 import { renderReport, type PlanReport } from '../../separation/report.ts';
 import { planForAccuracy, type FrontierPoint } from '../../separation/target.ts';
 import type { ParsedArgs } from '../args.ts';
@@ -53,51 +57,57 @@ export function deviceOption(o: ParsedArgs['options'], cwd: string): Result<Devi
   return device;
 }
 
-function plannerOptions(args: ParsedArgs, ctx: CommandContext): Result<PlannerOptions> {
+/** The options `wsep plan` was given, grouped as the planner takes them (planner-options.ts). */
+export function plannerOptionsOf(args: ParsedArgs, ctx: CommandContext): Result<PlannerOptions> {
   const o = args.options;
+  const d = DEFAULT_PLANNER_OPTIONS;
   const device = deviceOption(o, ctx.cwd);
   if (!device.ok) return device;
   const strategy = String(o['strategy']);
-  if (strategy !== 'ours' && strategy !== 'reference')
+  if (!(STRATEGIES as readonly string[]).includes(strategy))
     return fail('E_USAGE', `--strategy must be "ours" or "reference", got "${strategy}".`);
   const init = String(o['init']);
   if (init !== 'auto' && !INIT_KINDS.includes(init as InitKind))
     return fail('E_USAGE', `--init must be auto or one of ${INIT_KINDS.join(', ')}, got "${init}".`);
   const quick = o['quick'] === true;
   const schedule = String(o['schedule']);
-  if (schedule !== 'constant' && schedule !== 'cosine' && schedule !== 'plateau') {
+  if (!(SCHEDULES as readonly string[]).includes(schedule)) {
     return fail('E_USAGE', `--schedule must be "constant", "cosine" or "plateau", got "${schedule}".`);
   }
   const num = (name: string, fallback: number) => (o[name] !== undefined ? Number(o[name]) : fallback);
   const distill = distillOption(o['distill'], o['temperature']);
   if (!distill.ok) return distill;
-  return ok({
-    ...DEFAULT_PLANNER_OPTIONS,
-    pageSize: num('page-size', DEFAULT_PLANNER_OPTIONS.pageSize),
-    budgets: { l1Bytes: device.value.l1Bytes, l2Bytes: device.value.l2Bytes },
-    device: traitsOf(device.value),
-    strategy: strategy as Strategy,
-    selfTying: num('self-tying', 1),
-    fisherSamples: num('fisher-samples', quick ? QUICK.fisherSamples : DEFAULT_PLANNER_OPTIONS.fisherSamples),
-    init: init as InitKind | 'auto',
-    steps: num('steps', quick ? QUICK.steps : DEFAULT_PLANNER_OPTIONS.steps),
-    lr: num('lr', DEFAULT_PLANNER_OPTIONS.lr),
-    schedule,
-    balanceTasks: o['balance-tasks'] === true,
-    augment: o['no-augment'] !== true,
-    equalize: o['no-equalize'] === true ? false : (DEFAULT_PLANNER_OPTIONS.equalize ?? false),
-    ema: num('ema', DEFAULT_PLANNER_OPTIONS.ema ?? 0),
-    focus: num('focus', DEFAULT_PLANNER_OPTIONS.focus ?? 0),
-    ...(distill.value ? { distill: distill.value } : {}),
-    ...(o['workers'] !== undefined ? { workers: Number(o['workers']) } : {}),
-    batchSize: num('batch', DEFAULT_PLANNER_OPTIONS.batchSize),
-    evalEvery: num('eval-every', quick ? QUICK.evalEvery : DEFAULT_PLANNER_OPTIONS.evalEvery),
-    patience: num('patience', quick ? QUICK.patience : DEFAULT_PLANNER_OPTIONS.patience),
-    floorPoints: num('floor', DEFAULT_PLANNER_OPTIONS.floorPoints),
-    seed: num('seed', DEFAULT_PLANNER_OPTIONS.seed),
-    signal: ctx.signal,
-    progress: progressSink(ctx),
-  });
+  return ok(
+    plannerOptions(device.value, {
+      method: {
+        strategy: strategy as Strategy,
+        pageSize: num('page-size', d.method.pageSize),
+        selfTying: num('self-tying', d.method.selfTying),
+        init: init as InitKind | 'auto',
+        fisherSamples: num('fisher-samples', quick ? QUICK.fisherSamples : d.method.fisherSamples),
+      },
+      optimisation: {
+        steps: num('steps', quick ? QUICK.steps : d.optimisation.steps),
+        lr: num('lr', d.optimisation.lr),
+        schedule: schedule as Schedule,
+        batchSize: num('batch', d.optimisation.batchSize),
+        augment: o['no-augment'] !== true,
+        distill: distill.value,
+        equalizeLayerScales: o['no-equalize-layer-scales'] !== true,
+        ema: num('ema', d.optimisation.ema),
+        focus: num('focus', d.optimisation.focus),
+        evalEvery: num('eval-every', quick ? QUICK.evalEvery : d.optimisation.evalEvery),
+        patience: num('patience', quick ? QUICK.patience : d.optimisation.patience),
+        floorPoints: num('floor', d.optimisation.floorPoints),
+      },
+      run: {
+        seed: num('seed', d.run.seed),
+        ...(o['workers'] !== undefined ? { workers: Number(o['workers']) } : {}),
+        signal: ctx.signal,
+        progress: progressSink(ctx),
+      },
+    }),
+  );
 }
 
 /**
@@ -119,17 +129,15 @@ function checkOutDir(out: string): Result<void> {
   return ok(undefined);
 }
 
-function distillOption(
-  alpha: unknown,
-  temperature: unknown,
-): Result<{ alpha: number; temperature: number } | undefined> {
-  const a = alpha === undefined ? (DEFAULT_PLANNER_OPTIONS.distill?.alpha ?? 0) : Number(alpha);
-  const t =
-    temperature === undefined ? (DEFAULT_PLANNER_OPTIONS.distill?.temperature ?? 2) : Number(temperature);
+/** --distill α and --temperature T; α 0 turns distillation off. */
+function distillOption(alpha: unknown, temperature: unknown): Result<Distillation> {
+  const d = DEFAULT_PLANNER_OPTIONS.optimisation.distill;
+  const a = alpha === undefined ? d.alpha : Number(alpha);
+  const t = temperature === undefined ? d.temperature : Number(temperature);
   if (!(a >= 0 && a <= 1))
     return fail('E_USAGE', `--distill takes a weight from 0 to 1, got "${String(alpha)}".`);
   if (!(t > 0)) return fail('E_USAGE', `--temperature must be positive, got "${String(temperature)}".`);
-  return ok(a > 0 ? { alpha: a, temperature: t } : undefined);
+  return ok({ alpha: a, temperature: t });
 }
 
 /** The last line's figures: both packing ratios, labelled. */
@@ -223,50 +231,74 @@ export const planCommand: Command = {
       description: 'Where to write the plan bundle.',
       default: 'plans/latest',
     },
+    // The method (PlannerMethod): what decides the plan's layout.
     {
       name: 'strategy',
       kind: 'string',
       value: 'ours|reference',
       description: 'Planner, or the reference implementation as a baseline.',
-      default: 'ours',
+      default: DEFAULT_PLANNER_OPTIONS.method.strategy,
     },
-    { name: 'page-size', kind: 'number', description: 'Weights per page (a power of two).', default: 512 },
+    {
+      name: 'page-size',
+      kind: 'number',
+      description: 'Weights per page (a power of two).',
+      default: DEFAULT_PLANNER_OPTIONS.method.pageSize,
+    },
     {
       name: 'self-tying',
       kind: 'number',
       value: 't',
       description: 'Let up to t pages of one model share a slot (1 = off).',
-      default: 1,
+      default: DEFAULT_PLANNER_OPTIONS.method.selfTying,
     },
     {
       name: 'fisher-samples',
       kind: 'number',
-      description: `Training samples for the Fisher information (default ${DEFAULT_PLANNER_OPTIONS.fisherSamples}).`,
+      description: `Training samples for the Fisher information (default ${DEFAULT_PLANNER_OPTIONS.method.fisherSamples}).`,
     },
     {
       name: 'init',
       kind: 'string',
       value: 'kind',
-      description: `Shared-page init: auto, ${INIT_KINDS.join(', ')}.`,
-      default: 'auto',
+      description: `Shared-page init: auto (the lowest validation loss), ${INIT_KINDS.join(', ')}.`,
+      default: DEFAULT_PLANNER_OPTIONS.method.init,
     },
+    {
+      name: 'probe-reprioritise',
+      kind: 'flag',
+      description: `Two passes: a probe plan (up to ${DEFAULT_PROBE_STEPS} steps), then the extra exclusive pages favour the tasks it hurt most on validation.`,
+    },
+    {
+      name: 'rebalance',
+      kind: 'flag',
+      description: 'Former name of --probe-reprioritise.',
+      aliasOf: 'probe-reprioritise',
+    },
+    // The joint optimisation (PlannerOptimisation): what decides the pages' values.
     {
       name: 'steps',
       kind: 'number',
-      description: `Joint optimisation steps (default ${DEFAULT_PLANNER_OPTIONS.steps}; ${QUICK.steps} with --quick).`,
+      description: `Joint optimisation steps (default ${DEFAULT_PLANNER_OPTIONS.optimisation.steps}; ${QUICK.steps} with --quick).`,
     },
-    { name: 'lr', kind: 'number', description: 'Adam learning rate.', default: DEFAULT_PLANNER_OPTIONS.lr },
+    {
+      name: 'lr',
+      kind: 'number',
+      description: 'Adam learning rate.',
+      default: DEFAULT_PLANNER_OPTIONS.optimisation.lr,
+    },
     {
       name: 'schedule',
       kind: 'string',
-      value: 'constant|cosine|plateau',
+      value: SCHEDULES.join('|'),
       description: 'Learning-rate schedule after warm-up.',
-      default: DEFAULT_PLANNER_OPTIONS.schedule,
+      default: DEFAULT_PLANNER_OPTIONS.optimisation.schedule,
     },
     {
-      name: 'balance-tasks',
-      kind: 'flag',
-      description: 'Equalise the tasks’ gradient norms before they are summed on shared pages.',
+      name: 'batch',
+      kind: 'number',
+      description: 'Batch size per task.',
+      default: DEFAULT_PLANNER_OPTIONS.optimisation.batchSize,
     },
     {
       name: 'no-augment',
@@ -274,70 +306,65 @@ export const planCommand: Command = {
       description: 'Ignore the augmentations models name in their weightsep.augment metadata.',
     },
     {
-      name: 'no-equalize',
+      name: 'distill',
+      kind: 'number',
+      value: 'alpha',
+      description: 'Weight of distillation from each original model, 0..1 (0: labels only).',
+      default: DEFAULT_PLANNER_OPTIONS.optimisation.distill.alpha,
+    },
+    {
+      name: 'temperature',
+      kind: 'number',
+      description: 'Distillation temperature.',
+      default: DEFAULT_PLANNER_OPTIONS.optimisation.distill.temperature,
+    },
+    {
+      name: 'no-equalize-layer-scales',
       kind: 'flag',
       description:
         'Do not equalise each model’s layer weight scales before paging (a function-preserving step).',
+    },
+    {
+      name: 'no-equalize',
+      kind: 'flag',
+      description: 'Former name of --no-equalize-layer-scales.',
+      aliasOf: 'no-equalize-layer-scales',
     },
     {
       name: 'ema',
       kind: 'number',
       value: 'decay',
       description: 'Keep a moving average of the pages with this decay per step (0: off).',
-      default: DEFAULT_PLANNER_OPTIONS.ema ?? 0,
+      default: DEFAULT_PLANNER_OPTIONS.optimisation.ema,
     },
     {
       name: 'focus',
       kind: 'number',
       description: 'Weight tasks below their validation floor by exp(focus × shortfall in points) (0: off).',
-      default: DEFAULT_PLANNER_OPTIONS.focus ?? 0,
-    },
-    {
-      name: 'distill',
-      kind: 'number',
-      value: 'alpha',
-      description: 'Weight of distillation from each original model, 0..1 (0: labels only).',
-      default: DEFAULT_PLANNER_OPTIONS.distill?.alpha ?? 0,
-    },
-    {
-      name: 'temperature',
-      kind: 'number',
-      description: 'Distillation temperature.',
-      default: DEFAULT_PLANNER_OPTIONS.distill?.temperature ?? 2,
-    },
-    {
-      name: 'workers',
-      kind: 'number',
-      description: 'Worker threads for the tasks’ sessions (0: none). Default: one per core.',
-    },
-    {
-      name: 'batch',
-      kind: 'number',
-      description: 'Batch size per task.',
-      default: DEFAULT_PLANNER_OPTIONS.batchSize,
+      default: DEFAULT_PLANNER_OPTIONS.optimisation.focus,
     },
     {
       name: 'eval-every',
       kind: 'number',
-      description: `Validation interval in steps (default ${DEFAULT_PLANNER_OPTIONS.evalEvery}; ${QUICK.evalEvery} with --quick).`,
+      description: `Validation interval in steps (default ${DEFAULT_PLANNER_OPTIONS.optimisation.evalEvery}; ${QUICK.evalEvery} with --quick).`,
     },
     {
       name: 'patience',
       kind: 'number',
-      description: `Stop after this many steps without a better snapshot (default ${DEFAULT_PLANNER_OPTIONS.patience}; ${QUICK.patience} with --quick).`,
+      description: `Stop after this many steps without a better snapshot (default ${DEFAULT_PLANNER_OPTIONS.optimisation.patience}; ${QUICK.patience} with --quick).`,
     },
     {
       name: 'floor',
       kind: 'number',
       value: 'points',
       description: 'Validation accuracy a task may lose in snapshot selection.',
-      default: DEFAULT_PLANNER_OPTIONS.floorPoints,
+      default: DEFAULT_PLANNER_OPTIONS.optimisation.floorPoints,
     },
+    // The run (PlannerRun) and the command's own modes.
     {
-      name: 'rebalance',
-      kind: 'flag',
-      description:
-        'Two passes: a 1000-step probe plan, then the extra exclusive pages favour the tasks it hurt most.',
+      name: 'workers',
+      kind: 'number',
+      description: 'Worker threads for the tasks’ sessions (0: none). Default: one per core.',
     },
     {
       name: 'max-drop',
@@ -345,7 +372,12 @@ export const planCommand: Command = {
       value: 'points',
       description: 'Accuracy-target mode: smallest L1 keeping every task within this validation drop.',
     },
-    { name: 'seed', kind: 'number', description: 'Seed for every sampler.', default: 1 },
+    {
+      name: 'seed',
+      kind: 'number',
+      description: 'Seed for every sampler.',
+      default: DEFAULT_PLANNER_OPTIONS.run.seed,
+    },
     {
       name: 'quick',
       kind: 'flag',
@@ -354,7 +386,7 @@ export const planCommand: Command = {
     { name: 'json', kind: 'flag', description: 'Print the report as JSON.' },
   ],
   async run(args, ctx) {
-    const options = plannerOptions(args, ctx);
+    const options = plannerOptionsOf(args, ctx);
     if (!options.ok) return options;
     const o = options.value;
     const out = resolve(ctx.cwd, String(args.options['out']));
@@ -371,14 +403,17 @@ export const planCommand: Command = {
       ...(only ? { only } : {}),
     });
     if (!tasks.ok) return tasks;
-    const preview = previewPlan(tasks.value, o.pageSize, o.selfTying);
+    const { device, method } = o;
+    const preview = previewPlan(tasks.value, method.pageSize, method.selfTying);
     if (!preview.ok) return preview;
     const p = preview.value;
     ctx.err(
-      `plan: ${tasks.value.length} models, ${p.totalPages} pages of ${o.pageSize} (${formatBytes(p.originalBytes)} of weights); ` +
+      `plan: ${tasks.value.length} models, ${p.totalPages} pages of ${method.pageSize} (${formatBytes(p.originalBytes)} of weights); ` +
         `packing ceiling ${p.ceiling.toFixed(2)}x with one page of a model per slot` +
-        (p.ceilingSelfTying ? `, ${p.ceilingSelfTying.toFixed(2)}x with self-tying ${o.selfTying}` : '') +
-        `; device ${o.device?.name ?? 'stored'} (L1 ${formatBytes(o.budgets.l1Bytes)}, L2 ${formatBytes(o.budgets.l2Bytes)}); strategy ${o.strategy}, ${o.steps} steps.`,
+        (p.ceilingSelfTying
+          ? `, ${p.ceilingSelfTying.toFixed(2)}x with self-tying ${method.selfTying}`
+          : '') +
+        `; device ${device.name} (L1 ${formatBytes(device.l1Bytes)}, L2 ${formatBytes(device.l2Bytes)}); strategy ${method.strategy}, ${o.optimisation.steps} steps.`,
     );
     if (args.options['max-drop'] !== undefined) {
       const target = await planForAccuracy(tasks.value, o, {
@@ -403,8 +438,8 @@ export const planCommand: Command = {
       );
       return ok(0);
     }
-    const result = args.options['rebalance']
-      ? await planWithRebalance(tasks.value, o, Math.min(1000, o.steps))
+    const result = args.options['probe-reprioritise']
+      ? await probeAndReprioritise(tasks.value, o)
       : await planSeparation(tasks.value, o);
     if (!result.ok) return result;
     const written = await writeBundle(result.value.plan, out);

@@ -1,0 +1,45 @@
+/**
+ * Stage 7 — the optimisation of the pages (DESIGN.md, the planner, step 6), by the strategy's
+ * optimiser (ours: jointly, optimize.ts; the reference: sequentially, optimize-reference.ts). Its
+ * steps and its evaluations (each task's validation figures) reach the job's progress stream. With 0
+ * steps the initial pages are kept and only evaluated.
+ */
+import { attemptAsync, type Result } from '../../core/errors.ts';
+import type { ProgressEvent } from '../../core/progress.ts';
+import type { FisherResult } from '../fisher.ts';
+import { evaluatePages, type JointResult, type PagedState, type TaskGradients } from '../optimize.ts';
+import type { PlannerOptions } from '../planner-options.ts';
+import type { PlannerStrategy } from '../strategies/strategy.ts';
+import type { StageContext } from './context.ts';
+
+export function optimisationStage(
+  strategy: PlannerStrategy,
+  state: PagedState,
+  tasks: readonly TaskGradients[],
+  fisher: readonly FisherResult[],
+  baselineVal: readonly number[],
+  options: PlannerOptions,
+  ctx: StageContext,
+): Promise<Result<JointResult>> {
+  return attemptAsync(async (): Promise<JointResult> => {
+    if (options.optimisation.steps === 0) {
+      const valAccuracy = (await evaluatePages(state, tasks)).map((s) => s.accuracy);
+      return { bestStep: 0, history: [], stepsRun: 0, msPerStep: 0, valAccuracy };
+    }
+    return strategy.optimise(state, tasks, {
+      fisher,
+      baselineVal,
+      options,
+      onStep: (step, total) => {
+        if (step % 10 === 0 || step === total) ctx.progress(step, total);
+      },
+      // The optimisers' evaluations (validation figures) join the job's progress stream.
+      progress: (e: ProgressEvent) =>
+        ctx.progress(e.step, e.total, {
+          ...(e.message ? { message: e.message } : {}),
+          ...(e.validation ? { validation: e.validation } : {}),
+        }),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+    });
+  }, 'E_PLAN');
+}

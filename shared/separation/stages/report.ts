@@ -1,0 +1,129 @@
+/**
+ * The last step — the plan and its report, assembled from what the stages found (no evaluation, no
+ * randomness): per model its graph with the weights as inputs, its page table, exclusive pages and
+ * accuracies; the shared pages; the report with image/memory.ts's account for the device (report.ts).
+ * The plan stores the report without wall-clock times, so that the same inputs and seed give the
+ * same plan id; the caller gets the timed one.
+ */
+import { attempt, raise, unwrap, type Result } from '../../core/errors.ts';
+import { traitsOf } from '../../image/device-profile.ts';
+import { pageCount, type Plan, type PlannedModel } from '../../image/plan.ts';
+import { DataType } from '../../onnx/types.ts';
+import { weightsAsInputs } from '../../onnx/weights.ts';
+import { unformWeights, type Formation } from '../formation.ts';
+import type { JointResult, PagedState } from '../optimize.ts';
+import { budgetsOf, type PlannerOptions, type PlannerTask } from '../planner-options.ts';
+import { buildReport, storedReport, type TaskReport, type TimedPlanReport } from '../report.ts';
+import type { FinalAccuracy, SplitAccuracies } from './accuracy.ts';
+import type { Initialised } from './init.ts';
+import type { Paging } from './overlap.ts';
+
+/** Everything the plan and its report are made of. */
+export interface PlanFacts {
+  readonly tasks: readonly PlannerTask[];
+  readonly formations: readonly Formation[];
+  readonly options: PlannerOptions;
+  /** The strategy's name for the report. */
+  readonly strategyLabel: string;
+  readonly paging: Paging;
+  /** The init stage's choice; its `state` holds the optimised pages by now. */
+  readonly initialised: Initialised;
+  readonly optimisation: JointResult;
+  /** The original models' accuracy (baseline stage). */
+  readonly before: readonly SplitAccuracies[];
+  /** The plan's weights and accuracy (final stage). */
+  readonly after: FinalAccuracy;
+  /** Wall time of each stage, seconds (in the returned report only). */
+  readonly stageSeconds: Readonly<Record<string, number>>;
+}
+
+/** Task k's entry from `list`, which the stages fill for every task. */
+function nth<T>(list: readonly T[], k: number, what: string): T {
+  const item = list[k];
+  if (item === undefined) raise('E_INTERNAL', `The plan has no ${what} for model ${k}.`);
+  return item;
+}
+
+export function assemblePlan(facts: PlanFacts): Result<{ plan: Plan; report: TimedPlanReport }> {
+  return attempt(() => {
+    const { tasks, formations, options, paging, optimisation } = facts;
+    const P = options.method.pageSize;
+    const state: PagedState = facts.initialised.state;
+    const accuracy = (k: number) => {
+      const before = nth(facts.before, k, 'original accuracy');
+      const after = nth(facts.after.accuracy, k, 'final accuracy');
+      return {
+        test: { before: before.test, after: after.test },
+        val: { before: before.val, after: after.val },
+      };
+    };
+    const taskReports: TaskReport[] = tasks.map((t, k) => {
+      const f = nth(formations, k, 'formation');
+      return {
+        task: t.name,
+        weights: f.weightCount,
+        pages: pageCount(f.weightCount, P),
+        exclusivePages: nth(state.exclusive, k, 'exclusive pages').length / P,
+        ...accuracy(k),
+      };
+    });
+    const report = buildReport({
+      pageSize: P,
+      budgets: budgetsOf(options.device),
+      device: traitsOf(options.device),
+      sharedPageCount: paging.sharedPageCount,
+      selfTying: paging.selfTying,
+      strategy: facts.strategyLabel,
+      init: facts.initialised.chosen,
+      tasks: taskReports,
+      occupancyHistogram: paging.occupancyHistogram,
+      timing: {
+        stepMs: optimisation.msPerStep,
+        steps: optimisation.stepsRun,
+        bestStep: optimisation.bestStep,
+        stages: facts.stageSeconds,
+      },
+      initLosses: facts.initialised.losses,
+      history: optimisation.history,
+    });
+    const models: PlannedModel[] = tasks.map((t, k) => {
+      const f = nth(formations, k, 'formation');
+      const weights = unwrap(unformWeights(nth(facts.after.weights, k, 'final weights'), f.tensors));
+      const graph = weightsAsInputs(t.model, weights).model;
+      const weightNames = new Set(f.tensors.map((x) => x.name));
+      const initNames = new Set(graph.graph.initializers.map((x) => x.name));
+      const input = graph.graph.inputs.find(
+        (i) => !weightNames.has(i.name) && !initNames.has(i.name) && i.elemType === DataType.FLOAT,
+      );
+      if (!input) raise('E_PLAN', `Task ${t.name}: the model has no float input besides its weights.`);
+      const output = graph.graph.outputs[0];
+      if (!output) raise('E_PLAN', `Task ${t.name}: the model has no output.`);
+      return {
+        name: t.name,
+        graph,
+        inputName: input.name,
+        inputShape: [...t.data.inputShape],
+        outputName: output.name,
+        classes: [...t.data.classes],
+        preprocessing: t.data.preprocessing,
+        tensors: f.tensors,
+        weightCount: f.weightCount,
+        pageTable: nth(state.tables, k, 'page table'),
+        exclusivePages: nth(state.exclusive, k, 'exclusive pages'),
+        accuracy: accuracy(k),
+      };
+    });
+    const plan: Plan = {
+      pageSize: P,
+      valueType: 'f32',
+      budgets: budgetsOf(options.device),
+      sharedPageCount: paging.sharedPageCount,
+      sharedPages: state.shared,
+      selfTied: paging.selfTying > 1,
+      models,
+      // Stored without wall-clock times, so that the same inputs and seed give the same plan id.
+      report: storedReport(report),
+    };
+    return { plan, report };
+  }, 'E_PLAN');
+}

@@ -1,0 +1,79 @@
+/**
+ * Our method (DESIGN.md, the planner): the separation solves for the device's two budgets (with
+ * self-tying when asked), the overlap is an optimal assignment with a slot-balance term, the
+ * initialisation is chosen among every candidate by validation loss, and the pages are optimised
+ * jointly with per-task floors.
+ */
+import { fail, ok, type Result } from '../../core/errors.ts';
+import type { DeviceProfile } from '../../image/device-profile.ts';
+import { INIT_KINDS, initCandidates } from '../init.ts';
+import { optimizeJointly } from '../optimize.ts';
+import { budgetsOf } from '../planner-options.ts';
+import { separate } from '../separate.ts';
+import type { PlannerStrategy } from './strategy.ts';
+
+export const OURS: PlannerStrategy = {
+  name: 'ours',
+  label: 'ours (balanced overlap, joint optimisation)',
+
+  applicable: (options) => options,
+
+  checkDevice(device: DeviceProfile): Result<void> {
+    if (!(device.l1Bytes > 0))
+      return fail(
+        'E_BUDGET',
+        `The level-1 budget must be more than 0 bytes (got ${device.l1Bytes}).`,
+        'Pass --l1 with a size such as 256KiB.',
+      );
+    if (!(device.l2Bytes >= 0))
+      return fail('E_BUDGET', `The level-2 budget must be 0 bytes or more (got ${device.l2Bytes}).`);
+    return ok(undefined);
+  },
+
+  separate(models, { device, method }) {
+    const s = separate(models, {
+      pageSize: method.pageSize,
+      budgets: budgetsOf(device),
+      selfTying: method.selfTying,
+      device,
+      ...(method.extraPriority ? { extraPriority: method.extraPriority } : {}),
+    });
+    if (!s.ok) return s;
+    return ok({
+      sharedPageCount: s.value.sharedPageCount,
+      units: s.value.models.map((m) => m.units),
+      selfTying: method.selfTying,
+    });
+  },
+
+  overlap: ({ method }) =>
+    method.overlapSlotBalance !== undefined
+      ? { strategy: 'balanced', balance: method.overlapSlotBalance }
+      : { strategy: 'balanced' },
+
+  initCandidates(models, shape, { method, run }) {
+    const kinds = method.init === 'auto' ? INIT_KINDS : [method.init];
+    const made = initCandidates(models, { ...shape, seed: run.seed }, kinds);
+    if (!made.ok) return made;
+    return ok(made.value.map((c) => ({ kind: c.kind, sharedPages: c.sharedPages })));
+  },
+
+  optimise(state, tasks, input) {
+    const t = input.options.optimisation;
+    return optimizeJointly(state, tasks, {
+      steps: t.steps,
+      lr: t.lr,
+      warmupSteps: t.warmupSteps,
+      schedule: t.schedule,
+      ...(t.focus ? { focus: t.focus } : {}),
+      ...(t.ema ? { ema: t.ema } : {}),
+      evalEvery: t.evalEvery,
+      patience: t.patience,
+      floorPoints: t.floorPoints,
+      baselineVal: input.baselineVal,
+      onStep: input.onStep,
+      progress: input.progress,
+      ...(input.signal ? { signal: input.signal } : {}),
+    });
+  },
+};
