@@ -5,8 +5,6 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { ProgressEvent } from '../core/progress.ts';
-import { loadTask } from '../datasets/load.ts';
-import type { Split, TaskData } from '../datasets/types.ts';
 import { buildModel } from '../zoo/model-builder.ts';
 import {
   better,
@@ -20,6 +18,7 @@ import {
 import { optimizeReference } from './optimize-reference.ts';
 import { STORED_DEVICE, withSizes } from '../image/device-profile.ts';
 import { planSeparation, plannerOptions, type PlannerTask } from './planner.ts';
+import { zooSlice } from './zoo-slices.ts';
 
 /** Task k wants its one shared weight at `target`; its accuracy falls with the distance. */
 function quadratic(name: string, target: number): TaskGradients {
@@ -117,35 +116,18 @@ describe('validation figures of the joint optimisation', () => {
   });
 });
 
-function head(split: Split, n: number, sample: number): Split {
-  const k = Math.min(n, split.n);
-  return { n: k, x: split.x.slice(0, k * sample), y: split.y.slice(0, k) };
-}
-
-function slice(task: string, n: number): TaskData {
-  const r = loadTask(task);
-  if (!r.ok) throw new Error(r.error.message);
-  const s = r.value.inputShape.reduce((a, b) => a * b, 1);
-  return {
-    ...r.value,
-    train: head(r.value.train, n, s),
-    val: head(r.value.val, n / 2, s),
-    test: head(r.value.test, n / 2, s),
-  };
-}
-
 describe('the planner’s progress stream', () => {
   it('carries the validation figures of each evaluation, mapped into the whole job', async () => {
     const tasks: PlannerTask[] = [
       {
         name: 'digits8x8',
         model: buildModel('digits', [1, 8, 8], 3, (b, x) => b.dense('fc', b.flatten(x), 10)).model,
-        data: slice('digits8x8', 64),
+        data: zooSlice('digits8x8', 64),
       },
       {
         name: 'wall_following',
         model: buildModel('wall', [24], 4, (b, x) => b.dense('fc', x, 4)).model,
-        data: slice('wall_following', 64),
+        data: zooSlice('wall_following', 64),
       },
     ];
     const P = 64;

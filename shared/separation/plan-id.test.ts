@@ -7,16 +7,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadTask } from '../datasets/load.ts';
-import type { Split, TaskData } from '../datasets/types.ts';
 import type { Plan } from '../image/plan.ts';
 import { STORED_DEVICE, withSizes } from '../image/device-profile.ts';
 import { planSeparation, plannerOptions, type PlannerTask } from './planner.ts';
 import { buildReport, storedReport, type PlanReport } from './report.ts';
-import { buildModel } from '../zoo/model-builder.ts';
 import { readBundle } from '../image/read.ts';
 import { tinyPlan } from '../image/testing.ts';
 import { writeBundle } from '../image/write.ts';
+import { twoTinyZooTasks } from './zoo-slices.ts';
 
 let root: string;
 beforeAll(() => {
@@ -84,40 +82,7 @@ describe('the plan id', () => {
   });
 
   it('is the same for two plans made from the same inputs and seed', async () => {
-    const head = (split: Split, n: number, sample: number): Split => ({
-      n: Math.min(n, split.n),
-      x: split.x.slice(0, Math.min(n, split.n) * sample),
-      y: split.y.slice(0, Math.min(n, split.n)),
-    });
-    const slice = (task: string, n: number): TaskData => {
-      const r = loadTask(task);
-      if (!r.ok) throw new Error(r.error.message);
-      const s = r.value.inputShape.reduce((a, b) => a * b, 1);
-      return {
-        ...r.value,
-        train: head(r.value.train, n, s),
-        val: head(r.value.val, n / 2, s),
-        test: head(r.value.test, n / 2, s),
-      };
-    };
-    const tasks = (): PlannerTask[] => [
-      {
-        name: 'digits8x8',
-        model: buildModel('digits', [1, 8, 8], 3, (b, x) =>
-          b.dense(
-            'fc',
-            b.flatten(b.maxPool(b.relu(b.conv('conv1', x, 4, { kernel: 3, pad: 'same' })), 2)),
-            10,
-          ),
-        ).model,
-        data: slice('digits8x8', 128),
-      },
-      {
-        name: 'wall_following',
-        model: buildModel('wall', [24], 4, (b, x) => b.dense('fc2', b.relu(b.dense('fc1', x, 16)), 4)).model,
-        data: slice('wall_following', 128),
-      },
-    ];
+    const tasks = (): PlannerTask[] => twoTinyZooTasks(128);
     const P = 64;
     const options = plannerOptions(
       withSizes(STORED_DEVICE, { l1Bytes: 8 * P * 4 + 64 * 4, l2Bytes: 8 * P * 4 }),

@@ -5,46 +5,13 @@
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { loadTask } from '../datasets/load.ts';
-import type { Split, TaskData } from '../datasets/types.ts';
 import type { Plan } from '../image/plan.ts';
-import { buildModel } from '../zoo/model-builder.ts';
 import { STORED_DEVICE, withSizes } from '../image/device-profile.ts';
 import { planSeparation, plannerOptions, withOverrides, type PlannerTask } from './planner.ts';
-
-function head(split: Split, n: number, sample: number): Split {
-  const k = Math.min(n, split.n);
-  return { n: k, x: split.x.slice(0, k * sample), y: split.y.slice(0, k) };
-}
-
-function slice(task: string, n: number): TaskData {
-  const r = loadTask(task);
-  if (!r.ok) throw new Error(r.error.message);
-  const s = r.value.inputShape.reduce((a, b) => a * b, 1);
-  return {
-    ...r.value,
-    train: head(r.value.train, n, s),
-    val: head(r.value.val, n / 2, s),
-    test: head(r.value.test, n / 2, s),
-  };
-}
+import { twoTinyZooTasks } from './zoo-slices.ts';
 
 function tasks(): PlannerTask[] {
-  return [
-    {
-      name: 'digits8x8',
-      model: buildModel('digits', [1, 8, 8], 3, (b, x) =>
-        b.dense('fc', b.flatten(b.maxPool(b.relu(b.conv('conv1', x, 4, { kernel: 3, pad: 'same' })), 2)), 10),
-      ).model,
-      data: slice('digits8x8', 128),
-      augment: [{ kind: 'shift', axis: 1, max: 1 }],
-    },
-    {
-      name: 'wall_following',
-      model: buildModel('wall', [24], 4, (b, x) => b.dense('fc2', b.relu(b.dense('fc1', x, 16)), 4)).model,
-      data: slice('wall_following', 128),
-    },
-  ];
+  return twoTinyZooTasks(128, true);
 }
 
 /** SHA-256 over everything a device receives, plus the accuracies the report states. */

@@ -3,6 +3,7 @@
  * the plan's pages rebuild the weights the report was measured with, and bad inputs fail before
  * any long work.
  */
+import { PLANNER_STAGES } from './stages/context.ts';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { testTempDir } from '../core/testing-temp.ts';
@@ -81,16 +82,7 @@ describe('planSeparation', () => {
     expect(report.totals.storedPacking).toBeGreaterThan(1.3);
     expect(report.totals.devicePacking).toBe(report.totals.storedPacking); // the stored device: no runtime
     // Every stage reports, in pipeline order.
-    expect([...new Set(events)]).toEqual([
-      'formation',
-      'baseline',
-      'fisher',
-      'separate',
-      'overlap',
-      'init',
-      'optimize',
-      'final',
-    ]);
+    expect([...new Set(events)]).toEqual([...PLANNER_STAGES]);
     // The runtime view: rebuild each model's weights from the pages and re-measure the test accuracy.
     for (const [k, m] of plan.models.entries()) {
       const shape = { sharedPageCount: plan.sharedPageCount, pageSize: P, weightCount: m.weightCount };
