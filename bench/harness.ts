@@ -6,6 +6,8 @@ export interface BenchContext {
   /** Shorter runs (fewer repetitions), for smoke-testing the benchmark itself. */
   readonly quick: boolean;
   readonly log: (line: string) => void;
+  /** The value of `--name value` on the command line (e.g. plan-seeds' `--seeds 1,2,3`), if given. */
+  readonly option: (name: string) => string | undefined;
 }
 
 export interface BenchReport {

@@ -85,7 +85,7 @@ describe('wsep CLI', () => {
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('--l1: "lots" is not a size');
     expect((await run(['plan', '--strategy', 'magic'])).err).toContain(
-      '--strategy must be "ours" or "reference"',
+      '--strategy must be "ours", "reference" or "reference-capped"',
     );
     const missing = await run(['plan', '--models', '/nonexistent/zoo']);
     expect(missing.code).toBe(1);

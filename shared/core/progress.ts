@@ -49,10 +49,20 @@ export interface TaskValidation {
 
 /**
  * How the optimisation picks the snapshot it keeps. 'mean': the best mean validation accuracy (the
- * reference method). Ours: a point keeping every floor ('mean-within-floors', ranked by its mean)
+ * reference method). Ours, by default: 'mean-less-noise-shortfall', the (smoothed) mean less each
+ * task's shortfall below its floor counted in units of its validation noise, capped, so that one
+ * drifting task cannot block every later snapshot (separation/optimize.ts). Ours with the former
+ * rule ('floors-first'): a point keeping every floor ('mean-within-floors', ranked by its mean)
  * beats any point that does not ('mean-minus-shortfall': the mean less the mean shortfall below the floors).
  */
-export type SelectionCriterion = 'mean' | 'mean-within-floors' | 'mean-minus-shortfall';
+export const SELECTION_CRITERIA = [
+  'mean',
+  'mean-within-floors',
+  'mean-minus-shortfall',
+  'mean-less-noise-shortfall',
+] as const;
+
+export type SelectionCriterion = (typeof SELECTION_CRITERIA)[number];
 
 /** The figures of one evaluation of the joint optimisation, as the progress stream carries them. */
 export interface ValidationFigures {

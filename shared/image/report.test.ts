@@ -5,7 +5,7 @@ import { testTempDir } from '../core/testing-temp.ts';
 import { LINUX_ORT_DEVICE, STORED_DEVICE } from './device-profile.ts';
 import { memoryAccount, planShape } from './memory.ts';
 import { readBundle } from './read.ts';
-import { parsePlanReport, readPlanReport, type PlanReport } from './report.ts';
+import { historyJsonLines, parsePlanReport, readPlanReport, type PlanReport } from './report.ts';
 import { syntheticReport, tinyPlan } from './testing.ts';
 import { writeBundle } from './write.ts';
 
@@ -158,6 +158,47 @@ describe('parsePlanReport', () => {
       expect(!r.ok && r.error.code, `case ${i}`).toBe('E_BUNDLE');
       expect(!r.ok && r.error.message, `case ${i}`).toMatch(message);
     });
+  });
+
+  it('round-trips what the selection saw at each evaluation (issue 12), and checks each member', () => {
+    const seen = {
+      ...full.history[1]!,
+      valLoss: [0.61, 0.52, 0.33],
+      smoothedAccuracy: [0.78, 0.8, 0.88],
+      floors: [0.74, 0.75, 0.86],
+      noise: [0.021, 0.018, 0.012],
+      criterion: { name: 'mean-less-noise-shortfall' as const, value: 0.831 },
+      best: true,
+      lr: 0.002,
+      focusWeights: [1.2, 0.9, 0.9],
+      restart: true,
+    };
+    const report: PlanReport = { ...full, history: [full.history[0]!, seen] };
+    const parsed = parsePlanReport(clone(report));
+    expect(parsed.ok && parsed.value).toEqual(report);
+    expect(parsed.ok && JSON.stringify(parsed.value)).toBe(JSON.stringify(report));
+    const cases: Array<[Record<string, unknown>, RegExp]> = [
+      [{ criterion: { name: 'max', value: 1 } }, /history\[1\]\.criterion\.name is "max", not one of mean, /],
+      [{ best: 'yes' }, /history\[1\]\.best is "yes", not true or false/],
+      [{ floors: [0.7, 'x', 0.8] }, /history\[1\]\.floors\[1\] is "x", not a finite number/],
+      [{ lr: null }, /history\[1\]\.lr is null, not a finite number/],
+    ];
+    for (const [change, message] of cases) {
+      const r = parsePlanReport({
+        ...clone(report),
+        history: [full.history[0], { ...clone(seen), ...change }],
+      });
+      expect(!r.ok && r.error.message).toMatch(message);
+    }
+  });
+
+  it('gives a history as JSON lines, one evaluation a line, naming the tasks', () => {
+    const text = historyJsonLines(['a', 'b', 'c'], full.history);
+    const lines = text.split('\n');
+    expect(lines).toHaveLength(full.history.length + 1);
+    expect(lines.at(-1)).toBe('');
+    expect(JSON.parse(lines[1]!)).toEqual({ tasks: ['a', 'b', 'c'], ...full.history[1] });
+    expect(lines[1]!.startsWith('{"step":200,"tasks":["a","b","c"],')).toBe(true);
   });
 
   it('reads no report, or one that is not ours, as null (the manifest keeps it)', () => {

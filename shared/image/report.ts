@@ -9,6 +9,7 @@
  * version-2 report for the `stored` device, with empty `initLosses` and `history` when absent.
  */
 import { raise, attempt, type Result } from '../core/errors.ts';
+import { SELECTION_CRITERIA, type SelectionCriterion } from '../core/progress.ts';
 import { STORED_DEVICE, type DeviceTraits, type RuntimeResidency } from './device-profile.ts';
 import type { RuntimeParts } from './memory.ts';
 
@@ -49,7 +50,12 @@ export interface ReportTotals {
   readonly ceiling: number;
 }
 
-/** One validation evaluation of the joint optimisation (separation/optimize.ts `EvalPoint`). */
+/**
+ * One validation evaluation of the joint optimisation (separation/optimize.ts `EvalPoint`). The
+ * first five members are in every report; the rest — what the selection rule saw and did — came with
+ * issue 12 and are absent from older reports and from the reference strategy's history. Per-task
+ * arrays are in task order (the report's `tasks`), accuracies and floors 0..1.
+ */
 export interface ReportEvalPoint {
   readonly step: number;
   /** Per task, in task order, 0..1. */
@@ -59,6 +65,24 @@ export interface ReportEvalPoint {
   readonly worstViolation: number;
   /** Mean over tasks of max(0, floor − accuracy). */
   readonly meanShortfall: number;
+  /** Per task, the mean validation loss. */
+  readonly valLoss?: readonly number[];
+  /** Per task, the accuracy the selection rule read (a trailing mean over recent evaluations). */
+  readonly smoothedAccuracy?: readonly number[];
+  /** Per task, its floor. */
+  readonly floors?: readonly number[];
+  /** Per task, the standard error of its validation accuracy (its noise). */
+  readonly noise?: readonly number[];
+  /** The selection criterion at this point and its value (higher is better within a name). */
+  readonly criterion?: { readonly name: SelectionCriterion; readonly value: number };
+  /** Whether this point was the snapshot kept as of this evaluation. */
+  readonly best?: boolean;
+  /** The learning rate of the steps after this evaluation. */
+  readonly lr?: number;
+  /** Per task, the gradient weight of the steps after this evaluation (task focus). */
+  readonly focusWeights?: readonly number[];
+  /** Patience ran out here and the kept pages were restored, at a lower rate. */
+  readonly restart?: boolean;
 }
 
 export interface ReportTiming {
@@ -72,12 +96,24 @@ export interface ReportTiming {
   readonly stages?: Readonly<Record<string, number>>;
 }
 
+/**
+ * Which budget a plan obeys: 'device' — the budgets it was planned for (`budgets`), which its level 1
+ * and level 2 fit; 'own' — the method's own footprint, the budgets not applied (the reference
+ * strategy's fixed pool and Fisher-mass rule), so its bytes may exceed `budgets`.
+ */
+export type BudgetObeyed = 'device' | 'own';
+
 export interface PlanReport {
   readonly version: typeof PLAN_REPORT_VERSION;
   readonly pageSize: number;
   readonly valueType: 'f32';
   readonly valueBytes: number;
   readonly budgets: { readonly l1Bytes: number; readonly l2Bytes: number };
+  /**
+   * Which budget the plan obeys. Absent in reports written before it: read as 'own' for the
+   * strategy "reference" (which never applied the budgets) and 'device' for any other.
+   */
+  readonly budgetObeyed: BudgetObeyed;
   /** The device the plan was made for, apart from its sizes (which are `budgets`). */
   readonly device: DeviceTraits;
   readonly sharedPageCount: number;
@@ -245,21 +281,60 @@ function initLosses(v: unknown): Record<string, number | null> {
   );
 }
 
+function numbers(v: unknown, path: string): number[] {
+  return array(v, path).map((a, k) => finite(a, `${path}[${k}]`));
+}
+
+function criterion(v: unknown, path: string): { name: SelectionCriterion; value: number } {
+  const o = object(v, path);
+  const name = SELECTION_CRITERIA.find((c) => c === o['name']);
+  if (!name)
+    bad(`${path}.name`, `is ${JSON.stringify(o['name'])}, not one of ${SELECTION_CRITERIA.join(', ')}`);
+  return { name, value: number(o, 'value', `${path}.`) };
+}
+
+function flag(v: unknown, path: string): boolean {
+  if (typeof v !== 'boolean') bad(path, `is ${JSON.stringify(v)}, not true or false`);
+  return v;
+}
+
+/** Keys in the order the optimiser writes them (optimize.ts), so a parsed history re-serialises alike. */
 function history(v: unknown): ReportEvalPoint[] {
   if (v === undefined) return [];
   return array(v, 'history').map((e, i) => {
     const p = `history[${i}].`;
     const o = object(e, `history[${i}]`);
-    return {
+    const out: { -readonly [K in keyof ReportEvalPoint]: ReportEvalPoint[K] } = {
       step: count(o, 'step', p),
-      valAccuracy: array(o['valAccuracy'], `${p}valAccuracy`).map((a, k) =>
-        finite(a, `${p}valAccuracy[${k}]`),
-      ),
+      valAccuracy: numbers(o['valAccuracy'], `${p}valAccuracy`),
       meanValAccuracy: number(o, 'meanValAccuracy', p),
       worstViolation: number(o, 'worstViolation', p),
       meanShortfall: number(o, 'meanShortfall', p),
     };
+    // Issue 12's members, each optional: older reports and the reference's history lack them.
+    for (const key of ['valLoss', 'smoothedAccuracy', 'floors', 'noise'] as const)
+      if (o[key] !== undefined) out[key] = numbers(o[key], `${p}${key}`);
+    if (o['criterion'] !== undefined) out.criterion = criterion(o['criterion'], `${p}criterion`);
+    if (o['best'] !== undefined) out.best = flag(o['best'], `${p}best`);
+    if (o['lr'] !== undefined) out.lr = number(o, 'lr', p);
+    if (o['focusWeights'] !== undefined) out.focusWeights = numbers(o['focusWeights'], `${p}focusWeights`);
+    if (o['restart'] !== undefined) out.restart = flag(o['restart'], `${p}restart`);
+    return out;
   });
+}
+
+/**
+ * A history as JSON lines (`wsep plan --history`, scripts/selection-study.ts): one evaluation per
+ * line, each naming the tasks its per-task arrays follow, so that a line reads on its own.
+ */
+export function historyJsonLines(tasks: readonly string[], points: readonly ReportEvalPoint[]): string {
+  return points.map(({ step, ...rest }) => JSON.stringify({ step, tasks, ...rest }) + '\n').join('');
+}
+
+function budgetObeyed(v: unknown, strategy: string): BudgetObeyed {
+  if (v === undefined) return strategy === 'reference' ? 'own' : 'device';
+  if (v !== 'device' && v !== 'own') bad('budgetObeyed', `is ${JSON.stringify(v)}, not "device" or "own"`);
+  return v;
 }
 
 /**
@@ -274,6 +349,7 @@ export function parsePlanReport(json: unknown): Result<PlanReport> {
       bad('version', `is ${JSON.stringify(version)}; this reader knows versions 1 and 2`);
     if (o['valueType'] !== 'f32') bad('valueType', `is ${JSON.stringify(o['valueType'])}, not "f32"`);
     const budgets = object(o['budgets'], 'budgets');
+    const strategy = text(o, 'strategy', '');
     const tasks = array(o['tasks'], 'tasks').map((t, i): TaskReport => {
       const p = `tasks[${i}].`;
       const r = object(t, `tasks[${i}]`);
@@ -295,10 +371,11 @@ export function parsePlanReport(json: unknown): Result<PlanReport> {
         l1Bytes: count(budgets, 'l1Bytes', 'budgets.'),
         l2Bytes: count(budgets, 'l2Bytes', 'budgets.'),
       },
+      budgetObeyed: budgetObeyed(o['budgetObeyed'], strategy),
       device: version === 2 ? device(o['device']) : STORED_DEVICE,
       sharedPageCount: count(o, 'sharedPageCount', ''),
       selfTying: count(o, 'selfTying', ''),
-      strategy: text(o, 'strategy', ''),
+      strategy,
       init: text(o, 'init', ''),
       tasks,
       totals: totals(o['totals'], version),

@@ -186,6 +186,7 @@ export function syntheticReport(plan: Omit<Plan, 'report'>): PlanReport {
     valueType: 'f32',
     valueBytes: 4,
     budgets: plan.budgets,
+    budgetObeyed: 'device',
     device: STORED_DEVICE,
     sharedPageCount: plan.sharedPageCount,
     selfTying: plan.selfTied ? 2 : 1,

@@ -15,7 +15,7 @@ import {
   type PagedState,
   type TaskGradients,
 } from './optimize.ts';
-import { optimizeReference } from './optimize-reference.ts';
+import { PUBLISHED_REFERENCE_SCHEDULE, optimizeReference } from './optimize-reference.ts';
 import { STORED_DEVICE, withSizes } from '../image/device-profile.ts';
 import { planSeparation, plannerOptions, type PlannerTask } from './planner.ts';
 import { zooSlice } from './zoo-slices.ts';
@@ -97,10 +97,14 @@ describe('validation figures of the joint optimisation', () => {
   it('the reference method reports its mean criterion and no floors', async () => {
     const events: ProgressEvent[] = [];
     await optimizeReference(sharedSlot(), [quadratic('a', 1), quadratic('b', 2)], {
-      steps: 8,
-      chunkSteps: 4,
-      lr: 0.05,
-      lambda: 0.1,
+      schedule: {
+        ...PUBLISHED_REFERENCE_SCHEDULE,
+        lr: 0.05,
+        formationSteps: 0,
+        rounds: 2,
+        chunkSteps: 4,
+        evalEveryRounds: 1,
+      },
       normalizedFisher: [new Float32Array(1), new Float32Array(1)],
       baselineVal: [1, 1],
       floorPoints: 1,

@@ -5,10 +5,26 @@
  * Every step, each task's mini-batch gradient is computed at the weights its page table gathers,
  * scattered back onto its pages, and a shared page receives the **sum** over its occupants; one Adam
  * over all pages (shared and exclusive) then updates them. Every `evalEvery` steps the tasks are
- * evaluated on their validation splits (which mirror the test shift), and the snapshot kept is the
- * one with the best mean validation accuracy **among those that keep every task within its floor**;
- * when no snapshot meets every floor, the one with the best mean minus mean shortfall below the floors.
+ * evaluated on their validation splits (which mirror the test shift) — the pages evaluated are the
+ * pages kept: the page average when `ema` is on — and a selection rule picks the snapshot kept.
  * The test split is never read here.
+ *
+ * Selection under noise (issue 12; docs/BENCHMARKS.md "Selection under noise"). A validation split
+ * of n samples measures accuracy p with a standard error σ = √(p(1−p)/n): 3.7 points for esc10's 80
+ * samples. Each mechanism below has its own option, so that each can be switched off and measured:
+ * - noise-aware floors (`noiseZ`): task k's floor is its baseline less max(floorPoints, z·σ_k), so a
+ *   dip within the noise is not "below the floor";
+ * - a smoothed criterion (`smoothing`): the rule reads each task's mean over the last k evaluations,
+ *   not one noisy accuracy;
+ * - the rule itself (`selection`): 'noise-shortfall' ranks by the mean less each task's shortfall
+ *   below its floor in units of its noise, capped, so that one task drifting down cannot block every
+ *   later snapshot while the others improve (the former 'floors-first' froze on seed 2 of issue 12);
+ * - a minimum run (`minStepsFraction`): patience cannot end a run before that fraction of its steps,
+ *   and a snapshot from before it is kept only when it beats the best later one by more than the
+ *   noise of the criterion (z standard errors of a mean over the tasks' splits);
+ * - restarts (`restarts`): when patience runs out before the last step, the kept pages are restored
+ *   and the run goes on at 0.3 of the rate, instead of leaving the rest of the budget unused.
+ * The run's history records, per evaluation, everything the rule saw (image/report.ts ReportEvalPoint).
  */
 import { raise, throwIfCancelled } from '../core/errors.ts';
 import { noProgress, type ProgressSink, type ValidationFigures } from '../core/progress.ts';
@@ -40,6 +56,11 @@ export interface PagedState {
   readonly selfTied: boolean;
 }
 
+/** How the snapshot is chosen (see the top of this file). */
+export type SelectionRule = 'noise-shortfall' | 'floors-first';
+
+export const SELECTION_RULES: readonly SelectionRule[] = ['noise-shortfall', 'floors-first'];
+
 export interface JointOptions {
   readonly steps: number;
   readonly lr: number;
@@ -53,9 +74,9 @@ export interface JointOptions {
   readonly schedule?: 'constant' | 'cosine' | 'plateau';
   /**
    * Focus on the tasks furthest below their floors: after every evaluation, task k's gradient is
-   * weighted by exp(focus × its validation shortfall in points), the weights normalised to mean 1
-   * (shortfalls clipped to 0..10 points). 0 (default) weights every task alike. Only these K
-   * numbers flow from validation into training; the test split stays unread.
+   * weighted by exp(focus × its (smoothed) validation shortfall below its floor in points), the
+   * weights normalised to mean 1 (shortfalls clipped to 0..10 points). 0 (default) weights every
+   * task alike. Only these K numbers flow from validation into training; the test split stays unread.
    */
   readonly focus?: number;
   /**
@@ -71,6 +92,25 @@ export interface JointOptions {
   readonly floorPoints: number;
   /** Each task's original validation accuracy (0..1), in task order. */
   readonly baselineVal: readonly number[];
+  /**
+   * Each task's validation sample count, in task order: it sets the task's noise σ (see
+   * `validationNoise`). Absent: no noise is known, σ = 0, and the floors are `floorPoints` alone.
+   */
+  readonly valCount?: readonly number[];
+  /**
+   * z, in standard errors: floors sit max(floorPoints, z·σ_k) below each baseline, and a snapshot
+   * from before `minStepsFraction` is kept only when it beats the best later one by more than z
+   * standard errors of the mean. Default 0.
+   */
+  readonly noiseZ?: number;
+  /** Evaluations in the trailing mean of each task's accuracy that the rule reads. Default 1 (none). */
+  readonly smoothing?: number;
+  /** Default 'floors-first' (the former rule); the planner's default is 'noise-shortfall'. */
+  readonly selection?: SelectionRule;
+  /** Fraction of `steps` before which patience cannot end the run (see the top). Default 0. */
+  readonly minStepsFraction?: number;
+  /** Restarts from the kept snapshot, at 0.3 of the rate, when patience runs out early. Default 0. */
+  readonly restarts?: number;
   readonly signal?: AbortSignal;
   /** Receives an 'optimize' event at each evaluation, with the tasks' validation figures. */
   readonly progress?: ProgressSink;
@@ -78,6 +118,11 @@ export interface JointOptions {
   readonly onStep?: (step: number, total: number) => void;
 }
 
+/**
+ * One evaluation. The first five members are what every optimiser records (the reference's too);
+ * the rest is what our selection saw and did, recorded by `optimizeJointly` (issue 12: a run's own
+ * history must show why it kept the snapshot it kept).
+ */
 export interface EvalPoint {
   readonly step: number;
   readonly valAccuracy: readonly number[];
@@ -86,6 +131,24 @@ export interface EvalPoint {
   readonly worstViolation: number;
   /** Mean over tasks of max(0, floor − accuracy): how far below their floors the tasks are, on average. */
   readonly meanShortfall: number;
+  /** Per task, the mean validation loss. */
+  readonly valLoss?: readonly number[];
+  /** Per task, the accuracy the rule read: the mean over the last `smoothing` evaluations. */
+  readonly smoothedAccuracy?: readonly number[];
+  /** Per task, its floor (0..1). */
+  readonly floors?: readonly number[];
+  /** Per task, its validation noise σ (0..1). */
+  readonly noise?: readonly number[];
+  /** The rule's criterion at this point and its value (higher is better within a name). */
+  readonly criterion?: ValidationFigures['criterion'];
+  /** Whether this point is the snapshot kept as of this evaluation. */
+  readonly best?: boolean;
+  /** The learning rate of the steps that follow this evaluation. */
+  readonly lr?: number;
+  /** Per task, the gradient weight of the steps that follow this evaluation (task focus). */
+  readonly focusWeights?: readonly number[];
+  /** At this evaluation patience ran out and the kept pages were restored, at a lower rate. */
+  readonly restart?: boolean;
 }
 
 export interface JointResult {
@@ -145,6 +208,63 @@ export function evalPoint(
   };
 }
 
+/**
+ * The standard error of an accuracy measured on n samples, at accuracy p: √(p̃(1−p̃)/n) with the
+ * "plus two" estimate p̃ = (np + 1)/(n + 2), so that a split scored 100% (digits8x8's validation)
+ * still has some noise: 216 samples cannot tell 100% from 99.6%.
+ */
+export function validationNoise(p: number, n: number): number {
+  if (!(n > 0)) return 0;
+  const q = (p * n + 1) / (n + 2);
+  return Math.sqrt((q * (1 - q)) / n);
+}
+
+/** Each task's floor: its baseline less max(floorPoints, z·σ_k) (0..1). */
+export function noiseAwareFloors(
+  baselineVal: readonly number[],
+  floorPoints: number,
+  noise: readonly number[],
+  z: number,
+): number[] {
+  return baselineVal.map((b, k) => b - Math.max(floorPoints / 100, z * (noise[k] ?? 0)));
+}
+
+/**
+ * The noise-shortfall rule's constants. A task's shortfall counts in units of its noise, each unit
+ * costing one point of the mean (÷ K, like the task's own accuracy), and at most SHORTFALL_CAP units:
+ * beyond three standard errors the task is surely below, and a deeper drop still counts in the mean,
+ * but no longer twice — so that the others' progress can outweigh it (issue 12, seed 2).
+ */
+export const SHORTFALL_CAP = 3;
+const POINT = 0.01;
+/**
+ * The smallest noise unit, half a point: a large split scored near 100% (mnist: σ 0.3 points) must
+ * not turn a rounding-size shortfall into several "units".
+ */
+const MIN_NOISE_UNIT = 0.005;
+
+/** The noise-shortfall criterion of (smoothed) accuracies, in accuracy units (higher is better). */
+export function noiseShortfallValue(
+  accuracy: readonly number[],
+  floors: readonly number[],
+  noise: readonly number[],
+): number {
+  const K = accuracy.length;
+  let mean = 0;
+  let penalty = 0;
+  accuracy.forEach((a, k) => {
+    mean += a / K;
+    const unit = Math.max(MIN_NOISE_UNIT, noise[k] ?? 0);
+    penalty += (Math.min(SHORTFALL_CAP, Math.max(0, floors[k]! - a) / unit) * POINT) / K;
+  });
+  return mean - penalty;
+}
+
+/** The standard error of a mean over the tasks' validation accuracies: √(Σ σ_k²) ÷ K. */
+export function criterionNoise(noise: readonly number[]): number {
+  return noise.length ? Math.sqrt(noise.reduce((a, s) => a + s * s, 0)) / noise.length : 0;
+}
+
 /** A copy of the pages, kept for the best evaluation point and restored at the end. */
 export class PageSnapshot {
   private readonly shared: Float32Array;
@@ -166,6 +286,7 @@ export class PageSnapshot {
   }
 }
 
+/** The 'floors-first' rule: is `a` better than `b`? */
 export function better(a: EvalPoint, b: EvalPoint | undefined): boolean {
   if (!b) return true;
   const aOk = a.worstViolation <= 0;
@@ -178,7 +299,7 @@ export function better(a: EvalPoint, b: EvalPoint | undefined): boolean {
   return a.meanValAccuracy - a.meanShortfall > b.meanValAccuracy - b.meanShortfall;
 }
 
-/** The selection criterion `better` applies to a point, with its value (for the progress stream). */
+/** The criterion the 'floors-first' rule (`better`) applies to a point, with its value. */
 export function selectionCriterion(p: EvalPoint): ValidationFigures['criterion'] {
   return p.worstViolation <= 0
     ? { name: 'mean-within-floors', value: p.meanValAccuracy }
@@ -203,7 +324,12 @@ export function validationFigures(
   };
 }
 
-/** Per-task gradient weights from validation shortfalls below the floors (see JointOptions.focus). */
+/**
+ * Per-task gradient weights from validation shortfalls below the floors (see JointOptions.focus).
+ * Normalised to mean 1 because Adam is blind to a common scale: only the ratios steer the shared
+ * pages, and a common jump (every task below its floor early in a run, then most above) would
+ * only shock Adam's second-moment estimate.
+ */
 export function taskFocus(
   valAccuracy: readonly number[],
   floors: readonly number[],
@@ -214,18 +340,58 @@ export function taskFocus(
   return raw.map((w) => w / mean);
 }
 
+/** What the selection rule saw at one evaluation. */
+interface Candidate {
+  /** The measured accuracies (and, for 'floors-first', its shortfalls). */
+  readonly point: EvalPoint;
+  /** The point as the rule reads it: the smoothed accuracies against the floors. */
+  readonly seen: EvalPoint;
+  readonly criterion: ValidationFigures['criterion'];
+}
+
+/** The selection rule as two questions: is `a` better than `b`, and by more than `margin`? */
+interface Rule {
+  criterion(seen: EvalPoint): ValidationFigures['criterion'];
+  beats(a: Candidate, b: Candidate | undefined): boolean;
+  beatsBy(a: Candidate, b: Candidate, margin: number): boolean;
+}
+
+function ruleOf(selection: SelectionRule, floors: readonly number[], noise: readonly number[]): Rule {
+  if (selection === 'floors-first')
+    return {
+      criterion: selectionCriterion,
+      beats: (a, b) => better(a.seen, b?.seen),
+      // Across criteria (one keeps every floor, the other not) the rule is lexicographic.
+      beatsBy: (a, b, margin) =>
+        a.criterion.name !== b.criterion.name
+          ? better(a.seen, b.seen)
+          : a.criterion.value - b.criterion.value > margin,
+    };
+  return {
+    criterion: (seen) => ({
+      name: 'mean-less-noise-shortfall',
+      value: noiseShortfallValue(seen.valAccuracy, floors, noise),
+    }),
+    beats: (a, b) => !b || a.criterion.value > b.criterion.value,
+    beatsBy: (a, b, margin) => a.criterion.value - b.criterion.value > margin,
+  };
+}
+
 function scale(v: Float32Array, factor: number): void {
   for (let i = 0; i < v.length; i++) v[i]! *= factor;
 }
 
-/** Warm-up, then constant (times the plateau factor) or cosine decay to 5% of the base rate. */
-function learningRate(o: JointOptions, step: number, plateauFactor = 1): number {
+/** Warm-up, then constant (times the plateau or restart factor) or cosine decay to 5% of the base rate. */
+function learningRate(o: JointOptions, step: number, factor = 1): number {
   const warm = Math.max(1, o.warmupSteps);
   if (step < warm) return (o.lr * (step + 1)) / warm;
-  if (o.schedule !== 'cosine') return o.lr * plateauFactor;
+  if (o.schedule !== 'cosine') return o.lr * factor;
   const t = Math.min(1, (step - warm) / Math.max(1, o.steps - warm));
-  return o.lr * (0.05 + 0.95 * 0.5 * (1 + Math.cos(Math.PI * t)));
+  return o.lr * factor * (0.05 + 0.95 * 0.5 * (1 + Math.cos(Math.PI * t)));
 }
+
+/** The rate factor of a plateau drop and of a restart. */
+const RATE_DROP = 0.3;
 
 export async function optimizeJointly(
   state: PagedState,
@@ -243,47 +409,97 @@ export async function optimizeJointly(
     { kind: 'adam', lr: options.lr },
     params.map((p) => p.length),
   );
-  const floors = options.baselineVal.map((v) => v - options.floorPoints / 100);
+  const z = options.noiseZ ?? 0;
+  const noise = options.baselineVal.map((b, k) => validationNoise(b, options.valCount?.[k] ?? 0));
+  const floors = noiseAwareFloors(options.baselineVal, options.floorPoints, noise, z);
+  const rule = ruleOf(options.selection ?? 'floors-first', floors, noise);
+  const smoothing = Math.max(1, Math.floor(options.smoothing ?? 1));
+  // Patience cannot end the run before this step; snapshots before it are "early".
+  const minStep = Math.ceil(Math.min(1, Math.max(0, options.minStepsFraction ?? 0)) * options.steps);
+  const margin = z * criterionNoise(noise);
 
-  const history: EvalPoint[] = [];
-  let focusWeights: readonly number[] = tasks.map(() => 1);
-  let best: EvalPoint | undefined;
-  const snapshot = new PageSnapshot(state);
-  // The averaged pages, in a state that shares the tables; evaluated instead of `state` when on.
+  // The averaged pages, in a state that shares the tables; evaluated (and so kept) instead of
+  // `state` when on: the pages a user receives are the pages that were evaluated.
   const ema = options.ema ?? 0;
   const averaged: PagedState = ema
     ? { ...state, shared: state.shared.slice(), exclusive: state.exclusive.map((e) => e.slice()) }
     : state;
   const averagedParams = [averaged.shared, ...averaged.exclusive];
-  const evaluate = async (step: number) => {
+
+  const history: EvalPoint[] = [];
+  let focusWeights: readonly number[] = tasks.map(() => 1);
+  // The best early snapshot (before minStep) and the best late one, each with its pages.
+  let early: Candidate | undefined;
+  let late: Candidate | undefined;
+  const earlySnapshot = minStep > 0 ? new PageSnapshot(state) : undefined;
+  const lateSnapshot = new PageSnapshot(state);
+  const kept = (): Candidate => {
+    if (!late) return early!;
+    return early && rule.beatsBy(early, late, margin) ? early : late;
+  };
+  const restoreKept = (into: PagedState) => (kept() === late ? lateSnapshot : earlySnapshot!).restore(into);
+  let window: number[][] = [];
+  let rateFactor = 1;
+  let drops = 0;
+  let restartsLeft = Math.max(0, Math.floor(options.restarts ?? 0));
+  let lastImprovement = 0;
+
+  /** Evaluates the kept pages, updates the two best snapshots; the caller records the point. */
+  const evaluate = async (step: number): Promise<{ candidate: Candidate; losses: number[] }> => {
     const scores = await evaluatePages(averaged, tasks);
-    const point = evalPoint(
-      step,
-      scores.map((s) => s.accuracy),
-      floors,
-    );
-    history.push(point);
-    if (options.focus) focusWeights = taskFocus(point.valAccuracy, floors, options.focus);
-    const improved = better(point, best);
-    if (improved) {
-      best = point;
-      snapshot.capture(averaged);
+    const accuracy = scores.map((s) => s.accuracy);
+    window.push(accuracy);
+    if (window.length > smoothing) window.shift();
+    const smoothed = accuracy.map((_, k) => window.reduce((a, w) => a + w[k]!, 0) / window.length);
+    const seen = evalPoint(step, smoothed, floors);
+    const candidate: Candidate = {
+      point: evalPoint(step, accuracy, floors),
+      seen,
+      criterion: rule.criterion(seen),
+    };
+    if (step < minStep) {
+      if (rule.beats(candidate, early)) {
+        early = candidate;
+        earlySnapshot!.capture(averaged);
+        lastImprovement = step;
+      }
+    } else if (rule.beats(candidate, late)) {
+      late = candidate;
+      lateSnapshot.capture(averaged);
+      lastImprovement = step;
     }
+    if (options.focus) focusWeights = taskFocus(smoothed, floors, options.focus);
+    return { candidate, losses: scores.map((s) => s.loss) };
+  };
+
+  const record = (step: number, candidate: Candidate, losses: number[], restart: boolean) => {
+    const best = kept() === candidate;
+    const point: EvalPoint = {
+      ...candidate.point,
+      valLoss: losses,
+      smoothedAccuracy: candidate.seen.valAccuracy,
+      floors,
+      noise,
+      criterion: candidate.criterion,
+      best,
+      lr: learningRate(options, step, rateFactor),
+      focusWeights,
+      ...(restart ? { restart } : {}),
+    };
+    history.push(point);
     (options.progress ?? noProgress)({
       stage: 'optimize',
       step,
       total: options.steps,
       fraction: step / Math.max(1, options.steps),
-      validation: validationFigures(tasks, point, floors, selectionCriterion(point), improved),
+      validation: validationFigures(tasks, candidate.point, floors, candidate.criterion, best),
     });
   };
 
-  await evaluate(0);
+  const first = await evaluate(0);
+  record(0, first.candidate, first.losses, false);
   const started = performance.now();
   let step = 0;
-  let plateauFactor = 1;
-  let drops = 0;
-  let lastDrop = 0;
   while (step < options.steps) {
     throwIfCancelled(options.signal);
     sharedGrad.fill(0);
@@ -316,7 +532,7 @@ export async function optimizeJointly(
       );
       if (!r.ok) raise(r.error.code, r.error.message);
     }
-    adam.lr = learningRate(options, step, plateauFactor);
+    adam.lr = learningRate(options, step, rateFactor);
     adam.step(params, paramGrads);
     if (ema) {
       // Bias-corrected early on: the average starts at the initial pages, so use a shorter horizon.
@@ -329,16 +545,40 @@ export async function optimizeJointly(
     step++;
     options.onStep?.(step, options.steps);
     if (step % options.evalEvery === 0 || step === options.steps) {
-      await evaluate(step);
-      const stale = best ? step - Math.max(best.step, lastDrop) : 0;
+      const { candidate, losses: valLosses } = await evaluate(step);
+      const stale = step - lastImprovement;
+      let stop = false;
+      let restart = false;
       if (options.schedule === 'plateau' && drops < 2 && stale >= options.patience / 2) {
-        plateauFactor *= 0.3;
+        rateFactor *= RATE_DROP;
         drops++;
-        lastDrop = step;
-      } else if (best && stale >= options.patience) break;
+        lastImprovement = step;
+      } else if (step >= minStep && stale >= options.patience && step < options.steps) {
+        if (restartsLeft > 0) {
+          // Go back to the kept pages (the iterate and its average) and on at a lower rate: the
+          // rest of the budget is spent from the best point found, not left unused.
+          restoreKept(state);
+          if (averaged !== state) restoreKept(averaged);
+          rateFactor *= RATE_DROP;
+          restartsLeft--;
+          lastImprovement = step;
+          // The window held the abandoned trajectory's accuracies; the run starts afresh from here.
+          window = [];
+          restart = true;
+        } else stop = true;
+      }
+      record(step, candidate, valLosses, restart);
+      if (stop) break;
     }
   }
   const msPerStep = step > 0 ? (performance.now() - started) / step : 0;
-  snapshot.restore(state);
-  return { bestStep: best!.step, history, stepsRun: step, msPerStep, valAccuracy: best!.valAccuracy };
+  const chosen = kept();
+  restoreKept(state);
+  return {
+    bestStep: chosen.point.step,
+    history,
+    stepsRun: step,
+    msPerStep,
+    valAccuracy: chosen.point.valAccuracy,
+  };
 }

@@ -16,9 +16,13 @@
  *   (correct page indexing, a deterministic first-minimum argmin): models in the given order, the
  *   first one onto slots 0, 1, …; later ones level by level, emptiest slots first, greedy
  *   priority matching by Fisher mass on the cost Σ_{Φ>0, f>0} (Φ + f)(v − w)², v = the last writer.
+ *   One difference remains by construction: the last writer's values are its original weights (the
+ *   overlap is made before any training), where the reference matched each model against the pages
+ *   its predecessors had just trained.
  *
- * Fisher is normalised per model (each model's Fisher sums to 1): raw Fisher differs by orders of
- * magnitude across models and must not be compared (DESIGN.md, the planner, step 2).
+ * Fisher is normalised per model: raw Fisher differs by orders of magnitude across models and must
+ * not be compared (DESIGN.md, the planner, step 2). Ours normalises each model's Fisher to sum 1;
+ * the reference's greedy min–max normalises it to [0, 1], as the reference does.
  */
 import { fail, ok, type Result } from '../core/errors.ts';
 import { Rng } from '../core/rng.ts';
@@ -172,11 +176,22 @@ function referenceCost(pool: Pool, slot: number, unit: UnitVector): number {
   return cost;
 }
 
-/** Builds the unit vectors of a model, with its Fisher normalised to sum 1. */
-function unitVectors(model: OverlapModelInput, P: number): UnitVector[] {
+/**
+ * Builds the unit vectors of a model, with its Fisher normalised: to sum 1 (ours), or min–max to
+ * [0, 1] over the model's whole Fisher vector, as the reference's masses and costs read it
+ * (reference-algorithm.md §3, §5: its smallest value becomes 0 and is then masked like padding).
+ */
+function unitVectors(model: OverlapModelInput, P: number, normalise: 'sum' | 'min-max'): UnitVector[] {
   let total = 0;
-  for (const f of model.fisher) total += f;
-  const scale = total > 0 ? 1 / total : 0;
+  let min = Infinity;
+  let max = -Infinity;
+  for (const f of model.fisher) {
+    total += f;
+    if (f < min) min = f;
+    if (f > max) max = f;
+  }
+  const [shift, scale] =
+    normalise === 'sum' ? [0, total > 0 ? 1 / total : 0] : [min, max > min ? 1 / (max - min) : 0];
   const n = model.values.length;
   return model.units.map((pages) => {
     const fisher = new Float64Array(P);
@@ -187,7 +202,7 @@ function unitVectors(model: OverlapModelInput, P: number): UnitVector[] {
     for (const j of pages) {
       const len = pageLength(j, n, P);
       for (let p = 0; p < len; p++) {
-        const f = model.fisher[j * P + p]! * scale;
+        const f = (model.fisher[j * P + p]! - shift) * scale;
         const w = model.values[j * P + p]!;
         fisher[p]! += f;
         weighted[p]! += f * w;
@@ -254,7 +269,7 @@ export function overlap(models: readonly OverlapModelInput[], options: OverlapOp
   const balance = strategy === 'balanced' ? (options.balance ?? DEFAULT_BALANCE) : 0;
   const { sharedPageCount: M, pageSize: P } = options;
   const pool = new Pool(M, P);
-  const vectors = models.map((m) => unitVectors(m, P));
+  const vectors = models.map((m) => unitVectors(m, P, strategy === 'reference' ? 'min-max' : 'sum'));
   const unitSlots = models.map((m) => new Int32Array(m.units.length).fill(-1));
   const insertionCost = models.map(() => 0);
 

@@ -26,6 +26,7 @@ function report(stepMs: number, stages: Record<string, number>): PlanReport {
   return buildReport({
     pageSize: 16,
     budgets: { l1Bytes: 4096, l2Bytes: 8192 },
+    budgetObeyed: 'device',
     sharedPageCount: 4,
     selfTying: 1,
     strategy: 'ours',

@@ -53,6 +53,22 @@ describe('the planner’s options', () => {
     expect(check({ optimisation: { ema: 1 } })).toBe('The page-average decay must be in [0, 1) (got 1).');
     expect(check({ optimisation: { focus: 3 } })).toBe('The task focus must be from 0 to 2 (got 3).');
     expect(check({ run: { workers: -1 } })).toBe('The worker count must be a whole number ≥ 0 (got -1).');
+    // Selection under noise (issue 12).
+    expect(check({ optimisation: { noiseZ: 6 } })).toBe(
+      'The noise z must be from 0 to 5 standard errors (got 6).',
+    );
+    expect(check({ optimisation: { smoothing: 0 } })).toBe(
+      'The smoothing must be a whole number of evaluations ≥ 1 (got 0).',
+    );
+    expect(check({ optimisation: { selection: 'best' as never } })).toBe(
+      'Unknown selection rule "best"; use noise-shortfall, floors-first.',
+    );
+    expect(check({ optimisation: { minStepsFraction: -0.1 } })).toBe(
+      'The minimum run must be a fraction from 0 to 1 (got -0.1).',
+    );
+    expect(check({ optimisation: { restarts: 1.5 } })).toBe(
+      'The restarts must be a whole number ≥ 0 (got 1.5).',
+    );
     expect(check({ method: { overlapSlotBalance: -1 } })).toMatch(/slot-balance λ must be 0 or more/);
     // The strategy's own check of the device comes after the models' names.
     const refused = checkPlannerOptions(tasks, plannerOptions(device), () => ({

@@ -23,6 +23,7 @@ import {
   type PlannerOverrides,
   type PlannerTask,
 } from './planner.ts';
+import { PUBLISHED_REFERENCE_SCHEDULE } from './optimize-reference.ts';
 import { gatherWeights } from './tables.ts';
 import { TaskSession } from './task-session.ts';
 
@@ -224,7 +225,13 @@ describe('planSeparation', () => {
   it('the reference strategy runs on the same models', async () => {
     const r = await planSeparation(
       tasks(),
-      options({ method: { strategy: 'reference' }, optimisation: { steps: 32 } }),
+      options({
+        method: { strategy: 'reference' },
+        // Its published schedule is 34,000 steps of batch 100 per model: 40 here.
+        optimisation: {
+          referenceSchedule: { ...PUBLISHED_REFERENCE_SCHEDULE, formationSteps: 8, rounds: 1 },
+        },
+      }),
     );
     if (!r.ok) throw new Error(r.error.message);
     expect(r.value.report.strategy).toBe('reference');

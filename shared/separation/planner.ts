@@ -25,7 +25,7 @@ import {
 import type { TimedPlanReport } from './report.ts';
 import { packingCeiling, packingCeilingSelfTying } from './separate.ts';
 import { OURS } from './strategies/ours.ts';
-import { REFERENCE } from './strategies/reference.ts';
+import { REFERENCE, REFERENCE_CAPPED } from './strategies/reference.ts';
 import type { PlannerStrategy } from './strategies/strategy.ts';
 import { baselineStage, finalStage } from './stages/accuracy.ts';
 import { stageContexts, type PlannerStage, type StageContext } from './stages/context.ts';
@@ -52,14 +52,18 @@ export {
   type Strategy,
 } from './planner-options.ts';
 
-const STRATEGY_OBJECTS: Readonly<Record<Strategy, PlannerStrategy>> = { ours: OURS, reference: REFERENCE };
+const STRATEGY_OBJECTS: Readonly<Record<Strategy, PlannerStrategy>> = {
+  ours: OURS,
+  reference: REFERENCE,
+  'reference-capped': REFERENCE_CAPPED,
+};
 
 /** The strategy object of a method, or a usage error naming the methods there are. */
 export function strategyFor(name: string): Result<PlannerStrategy> {
   const found = STRATEGIES.find((s) => s === name);
   return found
     ? ok(STRATEGY_OBJECTS[found])
-    : fail('E_USAGE', `Unknown strategy "${name}"; use ${STRATEGIES.join(' or ')}.`);
+    : fail('E_USAGE', `Unknown strategy "${name}"; use ${STRATEGIES.join(', ')}.`);
 }
 
 export interface PlanResult {
@@ -260,6 +264,7 @@ async function runStages(
         formations,
         options,
         strategyLabel: strategy.label,
+        budgetObeyed: strategy.budget,
         paging,
         initialised,
         optimisation,

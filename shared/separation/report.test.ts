@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { LINUX_ORT_DEVICE } from '../image/device-profile.ts';
 import { parsePlanReport } from '../image/report.ts';
-import { buildReport, renderReport, storedReport, type ReportInput } from './report.ts';
+import { budgetLine, buildReport, renderReport, storedReport, type ReportInput } from './report.ts';
 
 const input: ReportInput = {
   pageSize: 512,
   budgets: { l1Bytes: 300_000, l2Bytes: 50_000 },
+  budgetObeyed: 'device',
   sharedPageCount: 132,
   selfTying: 1,
   strategy: 'balanced',
@@ -83,6 +84,25 @@ describe('report', () => {
     expect(parsed.ok && JSON.stringify(parsed.value)).toBe(JSON.stringify(stored));
   });
 
+  it('says when a plan obeys its method’s own footprint, and by how much it exceeds the budgets', () => {
+    const own = buildReport({
+      ...input,
+      budgetObeyed: 'own',
+      budgets: { l1Bytes: 100_000, l2Bytes: 50_000 },
+    });
+    expect(own.budgetObeyed).toBe('own');
+    expect(budgetLine(own)).toBe(
+      "Budget: the method's own footprint; the device budgets were not applied (level 1 over by 167.2 KiB)",
+    );
+    expect(renderReport(own)).toContain(budgetLine(own));
+    expect(budgetLine({ ...own, budgets: { l1Bytes: 1e6, l2Bytes: 1e6 } })).toBe(
+      "Budget: the method's own footprint; the device budgets were not applied (it happens to fit them)",
+    );
+    // Stored and parsed back with it.
+    const parsed = parsePlanReport(JSON.parse(JSON.stringify(storedReport(own))));
+    expect(parsed.ok && parsed.value.budgetObeyed).toBe('own');
+  });
+
   it('renders a fixed report as plain text', () => {
     expect(renderReport(report)).toBe(
       [
@@ -98,6 +118,7 @@ describe('report', () => {
         'Device: stored (no runtime counted; 4-byte table entries)',
         'Level 1: 264.9 KiB (shared 270336 B + page tables 892 B) of 293.0 KiB',
         'Level 2: 20.0 KiB (exclusive pages) of 48.8 KiB',
+        'Budget: the device budgets (level 1 and level 2 fit them)',
         'Packing: stored 1.56x (shared + tables + exclusive pages), device 1.56x on stored (+ runtime 0 B); ceiling 1.69x',
         'Occupancy (occupants:slots): 1:101 2:31',
         'Optimisation: 2000 steps, best at 1700, 37.0 ms per step',

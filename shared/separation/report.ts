@@ -12,6 +12,7 @@ import { STORED_DEVICE, describeRuntime, type DeviceTraits } from '../image/devi
 import { describeLevel1, memoryAccount } from '../image/memory.ts';
 import {
   PLAN_REPORT_VERSION,
+  type BudgetObeyed,
   type PlanReport,
   type ReportEvalPoint,
   type ReportTiming,
@@ -35,6 +36,8 @@ export interface ReportInput {
   readonly pageSize: number;
   readonly valueBytes?: number;
   readonly budgets: { readonly l1Bytes: number; readonly l2Bytes: number };
+  /** Which budget the plan obeys: the device's, or the method's own footprint (the strategy's `budget`). */
+  readonly budgetObeyed: BudgetObeyed;
   /** The device planned for; default the stored plan alone. */
   readonly device?: DeviceTraits;
   readonly sharedPageCount: number;
@@ -69,6 +72,7 @@ export function buildReport(input: ReportInput): TimedPlanReport {
     valueType: 'f32',
     valueBytes,
     budgets: input.budgets,
+    budgetObeyed: input.budgetObeyed,
     device,
     sharedPageCount: input.sharedPageCount,
     selfTying: input.selfTying,
@@ -133,6 +137,23 @@ export function packingLine(report: Pick<PlanReport, 'totals' | 'device'>): stri
   return `Packing: stored ${t.storedPacking.toFixed(2)}x (shared + tables + exclusive pages), device ${t.devicePacking.toFixed(2)}x on ${report.device.name} (+ runtime ${t.runtime.total} B)`;
 }
 
+/**
+ * Which budget the plan obeys, in words: a plan at its method's own footprint says so, and by how
+ * much it exceeds the budgets it was given, so that nobody reads its bytes as the device's.
+ */
+export function budgetLine(report: Pick<PlanReport, 'budgetObeyed' | 'budgets' | 'totals'>): string {
+  if (report.budgetObeyed === 'device') return 'Budget: the device budgets (level 1 and level 2 fit them)';
+  const over = [
+    report.totals.l1Bytes > report.budgets.l1Bytes
+      ? `level 1 over by ${formatBytes(report.totals.l1Bytes - report.budgets.l1Bytes)}`
+      : '',
+    report.totals.l2Bytes > report.budgets.l2Bytes
+      ? `level 2 over by ${formatBytes(report.totals.l2Bytes - report.budgets.l2Bytes)}`
+      : '',
+  ].filter(Boolean);
+  return `Budget: the method's own footprint; the device budgets were not applied (${over.length ? over.join(', ') : 'it happens to fit them'})`;
+}
+
 /** The report as plain text: a table per task, then totals, occupancy and timing. */
 export function renderReport(report: PlanReport): string {
   const rows = report.tasks.map((t) => [
@@ -172,6 +193,7 @@ export function renderReport(report: PlanReport): string {
     `Device: ${report.device.name} (${describeRuntime(report.device.runtime)}; ${report.device.tableEntryBytes}-byte table entries)`,
     `Level 1: ${formatBytes(totals.l1Bytes)} (${describeLevel1(totals)}) of ${formatBytes(report.budgets.l1Bytes)}`,
     `Level 2: ${formatBytes(totals.l2Bytes)} (exclusive pages) of ${formatBytes(report.budgets.l2Bytes)}`,
+    budgetLine(report),
     `${packingLine(report)}; ceiling ${totals.ceiling.toFixed(2)}x`,
     `Occupancy (occupants:slots): ${hist || 'none'}`,
     `Optimisation: ${report.timing.steps} steps, best at ${report.timing.bestStep}${report.timing.stepMs !== undefined ? `, ${report.timing.stepMs.toFixed(1)} ms per step` : ''}`,

@@ -1,22 +1,27 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fail, ok, unwrap, type Result } from '../../core/errors.ts';
 import { formatBytes, parseBytes } from '../../core/units.ts';
 import { resolveDevice, type DeviceProfile } from '../../image/device-profile.ts';
 import { MANIFEST_FILE } from '../../image/manifest.ts';
+import { historyJsonLines } from '../../image/report.ts';
 import { writeBundle } from '../../image/write.ts';
+import { writeFileAtomic } from '../../onnx/io.ts';
 import { INIT_KINDS, type InitKind } from '../../separation/init.ts';
 import { dataRoots } from '../../datasets/roots.ts';
 import { loadPlannerTasks } from '../../separation/inputs.ts';
+import { PUBLISHED_REFERENCE_SCHEDULE, scheduleSteps } from '../../separation/optimize-reference.ts';
 import { parsePairs } from '../../separation/pairing.ts';
 import {
   DEFAULT_PLANNER_OPTIONS,
   SCHEDULES,
+  SELECTION_RULES,
   STRATEGIES,
   plannerOptions,
   type Distillation,
   type PlannerOptions,
   type Schedule,
+  type SelectionRule,
   type Strategy,
 } from '../../separation/planner-options.ts';
 import { planSeparation, previewPlan } from '../../separation/planner.ts';
@@ -65,7 +70,10 @@ export function plannerOptionsOf(args: ParsedArgs, ctx: CommandContext): Result<
   if (!device.ok) return device;
   const strategy = String(o['strategy']);
   if (!(STRATEGIES as readonly string[]).includes(strategy))
-    return fail('E_USAGE', `--strategy must be "ours" or "reference", got "${strategy}".`);
+    return fail(
+      'E_USAGE',
+      `--strategy must be "ours", "reference" or "reference-capped", got "${strategy}".`,
+    );
   const init = String(o['init']);
   if (init !== 'auto' && !INIT_KINDS.includes(init as InitKind))
     return fail('E_USAGE', `--init must be auto or one of ${INIT_KINDS.join(', ')}, got "${init}".`);
@@ -75,6 +83,9 @@ export function plannerOptionsOf(args: ParsedArgs, ctx: CommandContext): Result<
     return fail('E_USAGE', `--schedule must be "constant", "cosine" or "plateau", got "${schedule}".`);
   }
   const num = (name: string, fallback: number) => (o[name] !== undefined ? Number(o[name]) : fallback);
+  const selection = String(o['selection']);
+  if (!(SELECTION_RULES as readonly string[]).includes(selection))
+    return fail('E_USAGE', `--selection must be ${SELECTION_RULES.join(' or ')}, got "${selection}".`);
   const distill = distillOption(o['distill'], o['temperature']);
   if (!distill.ok) return distill;
   return ok(
@@ -99,6 +110,11 @@ export function plannerOptionsOf(args: ParsedArgs, ctx: CommandContext): Result<
         evalEvery: num('eval-every', quick ? QUICK.evalEvery : d.optimisation.evalEvery),
         patience: num('patience', quick ? QUICK.patience : d.optimisation.patience),
         floorPoints: num('floor', d.optimisation.floorPoints),
+        noiseZ: num('noise-z', d.optimisation.noiseZ),
+        smoothing: num('smoothing', d.optimisation.smoothing),
+        selection: selection as SelectionRule,
+        minStepsFraction: num('min-steps-fraction', d.optimisation.minStepsFraction),
+        restarts: num('restarts', d.optimisation.restarts),
       },
       run: {
         seed: num('seed', d.run.seed),
@@ -127,6 +143,30 @@ function checkOutDir(out: string): Result<void> {
     );
   }
   return ok(undefined);
+}
+
+/**
+ * --history's file, checked before any work as --out is: its folder must exist and the path must not
+ * be a folder. Written after the plan, in one piece (a reader never sees half a history).
+ */
+function historyPath(value: unknown, cwd: string): Result<string | undefined> {
+  if (value === undefined) return ok(undefined);
+  const path = resolve(cwd, String(value));
+  const folder = dirname(path);
+  if (!existsSync(folder) || !statSync(folder).isDirectory())
+    return fail('E_USAGE', `--history ${path}: the folder ${folder} does not exist.`);
+  if (existsSync(path) && statSync(path).isDirectory())
+    return fail('E_USAGE', `--history ${path} is a folder; give a file name such as history.jsonl.`);
+  return ok(path);
+}
+
+function writeHistory(path: string | undefined, report: PlanReport): Result<void> {
+  if (path === undefined) return ok(undefined);
+  const lines = historyJsonLines(
+    report.tasks.map((t) => t.task),
+    report.history,
+  );
+  return writeFileAtomic(path, new TextEncoder().encode(lines));
 }
 
 /** --distill α and --temperature T; α 0 turns distillation off. */
@@ -235,8 +275,9 @@ export const planCommand: Command = {
     {
       name: 'strategy',
       kind: 'string',
-      value: 'ours|reference',
-      description: 'Planner, or the reference implementation as a baseline.',
+      value: 'ours|reference|reference-capped',
+      description:
+        'Planner, or the reference method as a baseline on its published schedule: at its own footprint (reference), or held to --l1/--l2 (reference-capped).',
       default: DEFAULT_PLANNER_OPTIONS.method.strategy,
     },
     {
@@ -360,6 +401,51 @@ export const planCommand: Command = {
       description: 'Validation accuracy a task may lose in snapshot selection.',
       default: DEFAULT_PLANNER_OPTIONS.optimisation.floorPoints,
     },
+    {
+      name: 'noise-z',
+      kind: 'number',
+      value: 'z',
+      description:
+        'Standard errors of a validation split that count as noise: floors sit max(--floor, z·σ) below each original; an early snapshot must win by more than z·σ of the mean (0: off).',
+      default: DEFAULT_PLANNER_OPTIONS.optimisation.noiseZ,
+    },
+    {
+      name: 'smoothing',
+      kind: 'number',
+      value: 'k',
+      description:
+        'Snapshot selection reads each task’s mean validation accuracy over the last k evaluations (1: off).',
+      default: DEFAULT_PLANNER_OPTIONS.optimisation.smoothing,
+    },
+    {
+      name: 'selection',
+      kind: 'string',
+      value: SELECTION_RULES.join('|'),
+      description:
+        'Snapshot rule: the mean less shortfalls below the floors in noise units (capped), or the former floors-first rule.',
+      default: DEFAULT_PLANNER_OPTIONS.optimisation.selection,
+    },
+    {
+      name: 'min-steps-fraction',
+      kind: 'number',
+      value: 'f',
+      description: 'Patience cannot end the run before this fraction of --steps (0: off).',
+      default: DEFAULT_PLANNER_OPTIONS.optimisation.minStepsFraction,
+    },
+    {
+      name: 'restarts',
+      kind: 'number',
+      description:
+        'When patience runs out early, restart from the kept snapshot at 0.3× the rate, up to this many times.',
+      default: DEFAULT_PLANNER_OPTIONS.optimisation.restarts,
+    },
+    {
+      name: 'history',
+      kind: 'string',
+      value: 'file.jsonl',
+      description:
+        'Write the optimisation’s history: one JSON line per evaluation (validation accuracy and loss per task, floors, the criterion, the kept snapshot, rate, focus weights).',
+    },
     // The run (PlannerRun) and the command's own modes.
     {
       name: 'workers',
@@ -392,6 +478,8 @@ export const planCommand: Command = {
     const out = resolve(ctx.cwd, String(args.options['out']));
     const outUsable = checkOutDir(out);
     if (!outUsable.ok) return outUsable;
+    const history = historyPath(args.options['history'], ctx.cwd);
+    if (!history.ok) return history;
     const only = args.options['only'] ? String(args.options['only']).split(',').filter(Boolean) : undefined;
     const pairs =
       args.options['pair'] !== undefined ? parsePairs(String(args.options['pair']), ctx.cwd) : ok([]);
@@ -413,7 +501,7 @@ export const planCommand: Command = {
         (p.ceilingSelfTying
           ? `, ${p.ceilingSelfTying.toFixed(2)}x with self-tying ${method.selfTying}`
           : '') +
-        `; device ${device.name} (L1 ${formatBytes(device.l1Bytes)}, L2 ${formatBytes(device.l2Bytes)}); strategy ${method.strategy}, ${o.optimisation.steps} steps.`,
+        `; device ${device.name} (L1 ${formatBytes(device.l1Bytes)}, L2 ${formatBytes(device.l2Bytes)}); strategy ${method.strategy}, ${method.strategy === 'ours' ? `${o.optimisation.steps} steps` : `its published schedule (${scheduleSteps(PUBLISHED_REFERENCE_SCHEDULE).toLocaleString('en')} steps of batch ${PUBLISHED_REFERENCE_SCHEDULE.batchSize} per model)`}.`,
     );
     if (args.options['max-drop'] !== undefined) {
       const target = await planForAccuracy(tasks.value, o, {
@@ -433,6 +521,8 @@ export const planCommand: Command = {
         );
       const written = await writeBundle(target.value.best.plan, out);
       if (!written.ok) return written;
+      const historyWritten = writeHistory(history.value, target.value.best.report);
+      if (!historyWritten.ok) return historyWritten;
       ctx.out(
         `\n${renderReport(target.value.best.report)}\n\nBundle: ${out} (${summaryLine(target.value.best.report)})`,
       );
@@ -444,6 +534,8 @@ export const planCommand: Command = {
     if (!result.ok) return result;
     const written = await writeBundle(result.value.plan, out);
     if (!written.ok) return written;
+    const historyWritten = writeHistory(history.value, result.value.report);
+    if (!historyWritten.ok) return historyWritten;
     ctx.out(
       args.options['json']
         ? JSON.stringify(result.value.report, null, 2)

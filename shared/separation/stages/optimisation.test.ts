@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ProgressDetails } from '../../core/progress.ts';
-import type { PagedState } from '../optimize.ts';
+import { validationNoise, type PagedState } from '../optimize.ts';
+import { PUBLISHED_REFERENCE_SCHEDULE } from '../optimize-reference.ts';
 import { withOverrides } from '../planner-options.ts';
 import { OURS } from '../strategies/ours.ts';
 import { REFERENCE } from '../strategies/reference.ts';
@@ -42,7 +43,7 @@ describe('the optimisation stage', () => {
   });
 
   it.each([
-    ['ours', OURS, 'mean-within-floors'],
+    ['ours', OURS, 'mean-less-noise-shortfall'],
     ['the reference', REFERENCE, 'mean'],
   ])(
     '%s: runs the strategy’s optimiser, and its steps and evaluations reach the stage’s progress',
@@ -62,6 +63,14 @@ describe('the optimisation stage', () => {
           ema: 0,
           focus: 0,
           floorPoints: 100,
+          // The reference's own schedule, shortened to the same 64 steps: two rounds of 32.
+          referenceSchedule: {
+            ...PUBLISHED_REFERENCE_SCHEDULE,
+            lr: 0.1,
+            formationSteps: 0,
+            rounds: 2,
+            evalEveryRounds: 1,
+          },
         },
       });
       const events: Array<[number, number | undefined, ProgressDetails | undefined]> = [];
@@ -83,4 +92,22 @@ describe('the optimisation stage', () => {
       expect(!cancelled.ok && cancelled.error.code).toBe('E_CANCELLED');
     },
   );
+
+  it('ours: measures each task’s noise from its validation split’s size (floors and criterion)', async () => {
+    const tasks = [quadraticRunner('a', Float32Array.of(1, 1)), quadraticRunner('b', Float32Array.of(3, 3))];
+    const options = withOverrides(twoModelOptions(), {
+      optimisation: { steps: 4, evalEvery: 2, warmupSteps: 1, floorPoints: 1 },
+    });
+    const r = await optimisationStage(OURS, shared(), tasks, fisher, [0.9, 0.5], options, {
+      progress: () => {},
+    });
+    if (!r.ok) throw new Error(r.error.message);
+    // The synthetic splits hold 8 validation samples: σ of 90% is about 11 points, of 50% about 16.
+    const n = tasks[0]!.data.val.n;
+    expect(n).toBe(8);
+    for (const point of r.value.history) {
+      expect(point.noise).toEqual([validationNoise(0.9, n), validationNoise(0.5, n)]);
+      expect(point.floors).toEqual([0.9 - validationNoise(0.9, n), 0.5 - validationNoise(0.5, n)]);
+    }
+  });
 });

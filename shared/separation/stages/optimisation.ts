@@ -7,15 +7,16 @@
 import { attemptAsync, type Result } from '../../core/errors.ts';
 import type { ProgressEvent } from '../../core/progress.ts';
 import type { FisherResult } from '../fisher.ts';
-import { evaluatePages, type JointResult, type PagedState, type TaskGradients } from '../optimize.ts';
+import { evaluatePages, type JointResult, type PagedState } from '../optimize.ts';
 import type { PlannerOptions } from '../planner-options.ts';
 import type { PlannerStrategy } from '../strategies/strategy.ts';
+import type { TaskRunner } from '../task-session.ts';
 import type { StageContext } from './context.ts';
 
 export function optimisationStage(
   strategy: PlannerStrategy,
   state: PagedState,
-  tasks: readonly TaskGradients[],
+  tasks: readonly TaskRunner[],
   fisher: readonly FisherResult[],
   baselineVal: readonly number[],
   options: PlannerOptions,
@@ -29,6 +30,8 @@ export function optimisationStage(
     return strategy.optimise(state, tasks, {
       fisher,
       baselineVal,
+      // Only the validation splits' sizes: how noisy each task's validation accuracy is.
+      valCounts: tasks.map((t) => t.data.val.n),
       options,
       onStep: (step, total) => {
         if (step % 10 === 0 || step === total) ctx.progress(step, total);

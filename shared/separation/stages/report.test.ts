@@ -32,6 +32,7 @@ function facts(options: PlannerOptions, tasks?: readonly PlannerTask[]): PlanFac
     formations: m.formations,
     options,
     strategyLabel: OURS.label,
+    budgetObeyed: OURS.budget,
     paging: paging.value,
     initialised: { state, chosen: 'fisher-mean', losses: { 'fisher-mean': 1.5, random: 2.5 } },
     optimisation: { bestStep: 8, history: [], stepsRun: 10, msPerStep: 3, valAccuracy: [0.8, 0.7] },

@@ -7,6 +7,7 @@
  */
 import { attempt, raise, unwrap, type Result } from '../../core/errors.ts';
 import { traitsOf } from '../../image/device-profile.ts';
+import type { BudgetObeyed } from '../../image/report.ts';
 import { pageCount, type Plan, type PlannedModel } from '../../image/plan.ts';
 import { DataType } from '../../onnx/types.ts';
 import { weightsAsInputs } from '../../onnx/weights.ts';
@@ -25,6 +26,8 @@ export interface PlanFacts {
   readonly options: PlannerOptions;
   /** The strategy's name for the report. */
   readonly strategyLabel: string;
+  /** Which budget the strategy's plans obey (its `budget`), for the report. */
+  readonly budgetObeyed: BudgetObeyed;
   readonly paging: Paging;
   /** The init stage's choice; its `state` holds the optimised pages by now. */
   readonly initialised: Initialised;
@@ -70,6 +73,7 @@ export function assemblePlan(facts: PlanFacts): Result<{ plan: Plan; report: Tim
     const report = buildReport({
       pageSize: P,
       budgets: budgetsOf(options.device),
+      budgetObeyed: facts.budgetObeyed,
       device: traitsOf(options.device),
       sharedPageCount: paging.sharedPageCount,
       selfTying: paging.selfTying,

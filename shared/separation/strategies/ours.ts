@@ -2,19 +2,20 @@
  * Our method (DESIGN.md, the planner): the separation solves for the device's two budgets (with
  * self-tying when asked), the overlap is an optimal assignment with a slot-balance term, the
  * initialisation is chosen among every candidate by validation loss, and the pages are optimised
- * jointly with per-task floors.
+ * jointly with per-task floors measured against each validation split's noise (optimize.ts).
  */
 import { fail, ok, type Result } from '../../core/errors.ts';
 import type { DeviceProfile } from '../../image/device-profile.ts';
 import { INIT_KINDS, initCandidates } from '../init.ts';
-import { optimizeJointly } from '../optimize.ts';
+import { optimizeJointly, type JointOptions } from '../optimize.ts';
 import { budgetsOf } from '../planner-options.ts';
 import { separate } from '../separate.ts';
-import type { PlannerStrategy } from './strategy.ts';
+import type { OptimiseInput, PlannerStrategy } from './strategy.ts';
 
 export const OURS: PlannerStrategy = {
   name: 'ours',
   label: 'ours (balanced overlap, joint optimisation)',
+  budget: 'device',
 
   applicable: (options) => options,
 
@@ -58,22 +59,31 @@ export const OURS: PlannerStrategy = {
     return ok(made.value.map((c) => ({ kind: c.kind, sharedPages: c.sharedPages })));
   },
 
-  optimise(state, tasks, input) {
-    const t = input.options.optimisation;
-    return optimizeJointly(state, tasks, {
-      steps: t.steps,
-      lr: t.lr,
-      warmupSteps: t.warmupSteps,
-      schedule: t.schedule,
-      ...(t.focus ? { focus: t.focus } : {}),
-      ...(t.ema ? { ema: t.ema } : {}),
-      evalEvery: t.evalEvery,
-      patience: t.patience,
-      floorPoints: t.floorPoints,
-      baselineVal: input.baselineVal,
-      onStep: input.onStep,
-      progress: input.progress,
-      ...(input.signal ? { signal: input.signal } : {}),
-    });
-  },
+  optimise: (state, tasks, input) => optimizeJointly(state, tasks, jointOptions(input)),
 };
+
+/** The joint optimiser's options from the planner's (every selection knob passed as set). */
+export function jointOptions(input: OptimiseInput): JointOptions {
+  const t = input.options.optimisation;
+  return {
+    steps: t.steps,
+    lr: t.lr,
+    warmupSteps: t.warmupSteps,
+    schedule: t.schedule,
+    ...(t.focus ? { focus: t.focus } : {}),
+    ...(t.ema ? { ema: t.ema } : {}),
+    evalEvery: t.evalEvery,
+    patience: t.patience,
+    floorPoints: t.floorPoints,
+    baselineVal: input.baselineVal,
+    ...(input.valCounts ? { valCount: input.valCounts } : {}),
+    noiseZ: t.noiseZ,
+    smoothing: t.smoothing,
+    selection: t.selection,
+    minStepsFraction: t.minStepsFraction,
+    restarts: t.restarts,
+    onStep: input.onStep,
+    progress: input.progress,
+    ...(input.signal ? { signal: input.signal } : {}),
+  };
+}

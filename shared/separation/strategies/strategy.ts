@@ -10,6 +10,7 @@
 import type { Result } from '../../core/errors.ts';
 import type { ProgressSink } from '../../core/progress.ts';
 import type { DeviceProfile } from '../../image/device-profile.ts';
+import type { BudgetObeyed } from '../../image/report.ts';
 import type { FisherResult } from '../fisher.ts';
 import type { InitModelInput } from '../init.ts';
 import type { JointResult, PagedState, TaskGradients } from '../optimize.ts';
@@ -39,6 +40,8 @@ export interface OptimiseInput {
   readonly fisher: readonly FisherResult[];
   /** Per task, its original validation accuracy (0..1): the floors are measured from it. */
   readonly baselineVal: readonly number[];
+  /** Per task, its validation sample count: how noisy its accuracy is (optimize.ts validationNoise). */
+  readonly valCounts?: readonly number[];
   readonly options: PlannerOptions;
   /** Called after every step; the stage maps it into the job's progress. */
   readonly onStep: (step: number, total: number) => void;
@@ -51,6 +54,12 @@ export interface PlannerStrategy {
   readonly name: Strategy;
   /** How the report names the method. */
   readonly label: string;
+  /**
+   * Which budget its plans obey, as the report states it: 'device' — the device's level-1 and
+   * level-2 sizes (a plan that cannot fit them is refused); 'own' — the method's own footprint,
+   * whatever the device (the reference's fixed pool and Fisher-mass rule).
+   */
+  readonly budget: BudgetObeyed;
   /**
    * The options as this method uses them: the reference turns our additions off (augmentation,
    * distillation, equal layer scales, the page average, task focus), so that it runs as published.
