@@ -11,7 +11,7 @@
 import { raise, attempt, type Result } from '../core/errors.ts';
 import { SELECTION_CRITERIA, type SelectionCriterion } from '../core/progress.ts';
 import { STORED_DEVICE, type DeviceTraits, type RuntimeResidency } from './device-profile.ts';
-import type { RuntimeParts } from './memory.ts';
+import type { MemoryAccount, RuntimeParts } from './memory.ts';
 
 export const PLAN_REPORT_VERSION = 2;
 
@@ -83,6 +83,22 @@ export interface ReportEvalPoint {
   readonly focusWeights?: readonly number[];
   /** Patience ran out here and the kept pages were restored, at a lower rate. */
   readonly restart?: boolean;
+}
+
+/** The report's totals: the memory account's figures under the report's names, with the ceiling. */
+export function reportTotals(account: MemoryAccount, ceiling: number): ReportTotals {
+  return {
+    originalBytes: account.originalBytes,
+    sharedBytes: account.sharedBytes,
+    pageTableBytes: account.pageTableBytes,
+    exclusiveBytes: account.exclusiveBytes,
+    runtime: account.runtime,
+    l1Bytes: account.level1Bytes,
+    l2Bytes: account.level2Bytes,
+    storedPacking: account.storedPacking,
+    devicePacking: account.devicePacking,
+    ceiling,
+  };
 }
 
 export interface ReportTiming {

@@ -12,7 +12,7 @@ import { selectWeights, weightsAsInputs } from '../onnx/weights.ts';
 import { STORED_DEVICE } from './device-profile.ts';
 import { memoryAccount, planShape } from './memory.ts';
 import { pageCount, type Plan, type PlannedModel } from './plan.ts';
-import { PLAN_REPORT_VERSION, type PlanReport } from './report.ts';
+import { PLAN_REPORT_VERSION, reportTotals, type PlanReport } from './report.ts';
 
 export interface ConvNetSpec {
   /** [channels, height, width]; height and width divisible by 2^convs.length. */
@@ -200,18 +200,7 @@ export function syntheticReport(plan: Omit<Plan, 'report'>): PlanReport {
       test: { ...m.accuracy.test },
       val: { ...m.accuracy.val },
     })),
-    totals: {
-      originalBytes: account.originalBytes,
-      sharedBytes: account.sharedBytes,
-      pageTableBytes: account.pageTableBytes,
-      exclusiveBytes: account.exclusiveBytes,
-      runtime: account.runtime,
-      l1Bytes: account.level1Bytes,
-      l2Bytes: account.level2Bytes,
-      storedPacking: account.storedPacking,
-      devicePacking: account.devicePacking,
-      ceiling: 1,
-    },
+    totals: reportTotals(account, 1),
     occupancyHistogram: [0, plan.sharedPageCount],
     timing: { steps: 0, bestStep: 0 },
     initLosses: { random: 2.5 },

@@ -30,6 +30,7 @@ import { raise, throwIfCancelled } from '../core/errors.ts';
 import { noProgress, type ProgressSink, type ValidationFigures } from '../core/progress.ts';
 import { createOptimizer } from '../train/optimizers.ts';
 import { gatherWeights, scatterAddGradients, type TableShape } from './tables.ts';
+import type { ReportEvalPoint } from '../image/report.ts';
 
 /** What the optimiser needs from a task: gradients on training batches and validation scores. */
 export interface TaskGradients {
@@ -119,37 +120,11 @@ export interface JointOptions {
 }
 
 /**
- * One evaluation. The first five members are what every optimiser records (the reference's too);
- * the rest is what our selection saw and did, recorded by `optimizeJointly` (issue 12: a run's own
- * history must show why it kept the snapshot it kept).
+ * One evaluation, exactly as the plan report stores it (image/report.ts): the first five members are
+ * what every optimiser records (the reference's too); the rest is what our selection saw and did
+ * (issue 12: a run's own history must show why it kept the snapshot it kept).
  */
-export interface EvalPoint {
-  readonly step: number;
-  readonly valAccuracy: readonly number[];
-  readonly meanValAccuracy: number;
-  /** max over tasks of (floor − accuracy), ≤ 0 when every floor holds. */
-  readonly worstViolation: number;
-  /** Mean over tasks of max(0, floor − accuracy): how far below their floors the tasks are, on average. */
-  readonly meanShortfall: number;
-  /** Per task, the mean validation loss. */
-  readonly valLoss?: readonly number[];
-  /** Per task, the accuracy the rule read: the mean over the last `smoothing` evaluations. */
-  readonly smoothedAccuracy?: readonly number[];
-  /** Per task, its floor (0..1). */
-  readonly floors?: readonly number[];
-  /** Per task, its validation noise σ (0..1). */
-  readonly noise?: readonly number[];
-  /** The rule's criterion at this point and its value (higher is better within a name). */
-  readonly criterion?: ValidationFigures['criterion'];
-  /** Whether this point is the snapshot kept as of this evaluation. */
-  readonly best?: boolean;
-  /** The learning rate of the steps that follow this evaluation. */
-  readonly lr?: number;
-  /** Per task, the gradient weight of the steps that follow this evaluation (task focus). */
-  readonly focusWeights?: readonly number[];
-  /** At this evaluation patience ran out and the kept pages were restored, at a lower rate. */
-  readonly restart?: boolean;
-}
+export type EvalPoint = ReportEvalPoint;
 
 export interface JointResult {
   readonly bestStep: number;

@@ -12,6 +12,7 @@ import { STORED_DEVICE, describeRuntime, type DeviceTraits } from '../image/devi
 import { describeLevel1, memoryAccount } from '../image/memory.ts';
 import {
   PLAN_REPORT_VERSION,
+  reportTotals,
   type BudgetObeyed,
   type PlanReport,
   type ReportEvalPoint,
@@ -79,18 +80,7 @@ export function buildReport(input: ReportInput): TimedPlanReport {
     strategy: input.strategy,
     init: input.init,
     tasks: input.tasks,
-    totals: {
-      originalBytes: account.originalBytes,
-      sharedBytes: account.sharedBytes,
-      pageTableBytes: account.pageTableBytes,
-      exclusiveBytes: account.exclusiveBytes,
-      runtime: account.runtime,
-      l1Bytes: account.level1Bytes,
-      l2Bytes: account.level2Bytes,
-      storedPacking: account.storedPacking,
-      devicePacking: account.devicePacking,
-      ceiling: maxSlots > 0 ? pages.reduce((a, b) => a + b, 0) / maxSlots : 1,
-    },
+    totals: reportTotals(account, maxSlots > 0 ? pages.reduce((a, b) => a + b, 0) / maxSlots : 1),
     occupancyHistogram: input.occupancyHistogram,
     timing: input.timing,
     initLosses: input.initLosses ?? {},

@@ -6,27 +6,15 @@ import { useTempDir } from '../../core/testing-temp.ts';
 import { LINUX_ORT_DEVICE, MCU_DEVICE, deviceProfileJson, withSizes } from '../../image/device-profile.ts';
 import { tinyPlan } from '../../image/testing.ts';
 import { writeBundle } from '../../image/write.ts';
-import { parseArgs } from '../args.ts';
+import { runCommandInProcess } from '../testing.ts';
 import { bundleCommand, type BundleSummary } from './bundle.ts';
 
 const root = useTempDir('wsep-bundle-inspect-');
 const plan = tinyPlan(5);
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const parsed = parseArgs(argv, bundleCommand.options, 'bundle');
-  if (!parsed.ok) throw new Error(parsed.error.message);
-  let out = '';
-  const ctx = {
-    out: (t: string) => void (out += `${t}\n`),
-    err: () => {},
-    status: () => {},
-    signal: new AbortController().signal,
-    cwd: root,
-  };
-  const result = await bundleCommand.run(parsed.value, ctx);
-  return result.ok
-    ? { code: result.value, out, err: '' }
-    : { code: result.error.code === 'E_USAGE' ? 2 : 1, out, err: result.error.message };
+  const r = await runCommandInProcess(bundleCommand, argv, root);
+  return { code: r.code, out: r.out, err: r.error ?? '' };
 }
 
 beforeAll(async () => {

@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseArgs } from '../args.ts';
+import { runCommandInProcess } from '../testing.ts';
 import { bundleCommand } from './bundle.ts';
 import { bundleProblemKind, readBundle, verifyBundle, type VerifyReport } from '../../image/read.ts';
 import { tinyPlan } from '../../image/testing.ts';
@@ -44,18 +44,9 @@ async function verified(): Promise<VerifyReport> {
 }
 
 async function verifyText(): Promise<{ code: number; out: string }> {
-  const parsed = parseArgs(['verify', dir], bundleCommand.options, 'bundle');
-  if (!parsed.ok) throw new Error(parsed.error.message);
-  let out = '';
-  const result = await bundleCommand.run(parsed.value, {
-    out: (t) => void (out += `${t}\n`),
-    err: () => {},
-    status: () => {},
-    signal: new AbortController().signal,
-    cwd: root,
-  });
-  if (!result.ok) throw new Error(result.error.message);
-  return { code: result.value, out };
+  const r = await runCommandInProcess(bundleCommand, ['verify', dir], root);
+  if (!r.result.ok) throw new Error(r.result.error.message);
+  return { code: r.code, out: r.out };
 }
 
 describe('bundle verify blames the right file', () => {

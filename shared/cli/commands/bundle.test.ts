@@ -3,28 +3,16 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCommandInProcess } from '../testing.ts';
 import { bundleCommand } from './bundle.ts';
-import { parseArgs } from '../args.ts';
 import { tinyPlan } from '../../image/testing.ts';
 import { writeBundle } from '../../image/write.ts';
 
 let root: string;
 
 async function run(argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  const parsed = parseArgs(argv, bundleCommand.options, 'bundle');
-  if (!parsed.ok) throw new Error(parsed.error.message);
-  let out = '';
-  const ctx = {
-    out: (t: string) => void (out += `${t}\n`),
-    err: () => {},
-    status: () => {},
-    signal: new AbortController().signal,
-    cwd: root,
-  };
-  const result = await bundleCommand.run(parsed.value, ctx);
-  return result.ok
-    ? { code: result.value, out, err: '' }
-    : { code: result.error.code === 'E_USAGE' ? 2 : 1, out, err: result.error.message };
+  const r = await runCommandInProcess(bundleCommand, argv, root);
+  return { code: r.code, out: r.out, err: r.error ?? '' };
 }
 
 beforeAll(async () => {

@@ -1,18 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { unwrap } from '../../core/errors.ts';
+import { failureOf } from '../../core/testing-result.ts';
 import { defaultDelimiter, formatCsv, parseCsv, parseNumber } from './csv.ts';
-
-function value<T>(r: { ok: true; value: T } | { ok: false; error: { message: string } }): T {
-  if (!r.ok) throw new Error(r.error.message);
-  return r.value;
-}
-
-function failure(r: { ok: boolean; error?: { code: string; message: string } }): {
-  code: string;
-  message: string;
-} {
-  if (r.ok || !r.error) throw new Error('expected a failure');
-  return r.error;
-}
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 
@@ -25,7 +14,7 @@ describe('CSV round trip', () => {
       ['5', '6', 'quote " inside'],
       ['7', '8', 'new\nline'],
     ];
-    const t = value(parseCsv(bytes(formatCsv(rows)), 'r.csv'));
+    const t = unwrap(parseCsv(bytes(formatCsv(rows)), 'r.csv'));
     expect(t.rows).toEqual(rows);
     expect(t.lines).toEqual([1, 2, 3, 4, 6]);
   });
@@ -37,12 +26,12 @@ describe('CSV round trip', () => {
       [1, 2.5, 'x'],
       [-3, 1e-7, 'y'],
     ];
-    const t = value(parseCsv(formatCsv(rows, '\t'), 'r.tsv'));
+    const t = unwrap(parseCsv(formatCsv(rows, '\t'), 'r.tsv'));
     expect(t.rows.map((r) => r.map((c, i) => (i < 2 ? parseNumber(c) : c)))).toEqual(rows);
   });
 
   it('skips empty lines, trims cells, ignores a byte-order mark, counts lines as an editor does', () => {
-    const t = value(parseCsv(bytes('\uFEFFa, b\r\n\r\n 1 ,2\r\n\n3,4\n'), 'w.csv'));
+    const t = unwrap(parseCsv(bytes('\uFEFFa, b\r\n\r\n 1 ,2\r\n\n3,4\n'), 'w.csv'));
     expect(t.rows).toEqual([
       ['a', 'b'],
       ['1', '2'],
@@ -63,23 +52,23 @@ describe('CSV round trip', () => {
 
 describe('CSV corrupt input', () => {
   it('a ragged row names the file, the line and the counts', () => {
-    const e = failure(parseCsv(bytes('a,b,c\n1,2,3\n\n4,5\n'), 'data/t.csv'));
+    const e = failureOf(parseCsv(bytes('a,b,c\n1,2,3\n\n4,5\n'), 'data/t.csv'));
     expect(e.code).toBe('E_DATASET');
     expect(e.message).toBe('data/t.csv, line 4: 2 columns, but line 1 has 3.');
   });
 
   it('an unclosed quote names the file and line', () => {
-    const e = failure(parseCsv(bytes('a,b\n1,"2\n3,4\n'), 'q.csv'));
+    const e = failureOf(parseCsv(bytes('a,b\n1,"2\n3,4\n'), 'q.csv'));
     expect(e.message).toMatch(/^q\.csv, line \d: cannot parse the CSV: Quote Not Closed/);
   });
 
   it('binary data, bad UTF-8 and an empty file are refused', () => {
-    expect(failure(parseCsv(Uint8Array.of(0x89, 0x50, 0, 1), 'x.csv')).message).toBe(
+    expect(failureOf(parseCsv(Uint8Array.of(0x89, 0x50, 0, 1), 'x.csv')).message).toBe(
       'x.csv is not a text CSV file (it holds NUL bytes).',
     );
-    expect(failure(parseCsv(Uint8Array.of(0x61, 0xff, 0xfe, 0x62), 'u.csv')).message).toBe(
+    expect(failureOf(parseCsv(Uint8Array.of(0x61, 0xff, 0xfe, 0x62), 'u.csv')).message).toBe(
       'u.csv is not UTF-8 text.',
     );
-    expect(failure(parseCsv(bytes('\n\n'), 'e.csv')).message).toBe('e.csv holds no rows.');
+    expect(failureOf(parseCsv(bytes('\n\n'), 'e.csv')).message).toBe('e.csv holds no rows.');
   });
 });

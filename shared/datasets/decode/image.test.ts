@@ -2,6 +2,8 @@ import { crc32, deflateSync } from 'node:zlib';
 import jpeg from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
+import { unwrap } from '../../core/errors.ts';
+import { failureOf } from '../../core/testing-result.ts';
 import {
   convertChannels,
   decodeImage,
@@ -10,19 +12,6 @@ import {
   sniffImage,
   type DecodedImage,
 } from './image.ts';
-
-function value<T>(r: { ok: true; value: T } | { ok: false; error: { message: string } }): T {
-  if (!r.ok) throw new Error(r.error.message);
-  return r.value;
-}
-
-function failure(r: { ok: boolean; error?: { code: string; message: string } }): {
-  code: string;
-  message: string;
-} {
-  if (r.ok || !r.error) throw new Error('expected a failure');
-  return r.error;
-}
 
 function gradient(width: number, height: number, channels: 1 | 3): DecodedImage {
   const pixels = new Uint8Array(width * height * channels);
@@ -87,18 +76,18 @@ describe('PNG', () => {
     const img = gradient(7, 5, channels);
     const bytes = encodePng(img);
     expect(sniffImage(bytes)).toBe('png');
-    expect(value(decodeImage(bytes, 'a.png'))).toEqual(img);
+    expect(unwrap(decodeImage(bytes, 'a.png'))).toEqual(img);
   });
 
   it('grey + alpha stays grey (alpha dropped); RGBA drops alpha', () => {
     const rgba = Buffer.alloc(2 * 2 * 4);
     [10, 20, 30, 40].forEach((g, p) => rgba.set([g, g, g, p * 60], 4 * p));
-    const ga = value(decodeImage(pngjsWrite(2, 2, rgba, 4, 8), 'ga.png'));
+    const ga = unwrap(decodeImage(pngjsWrite(2, 2, rgba, 4, 8), 'ga.png'));
     expect(ga.channels).toBe(1);
     expect([...ga.pixels]).toEqual([10, 20, 30, 40]);
     const colour = Buffer.from(rgba);
     colour[1] = 99; // first pixel no longer grey
-    const c = value(decodeImage(pngjsWrite(2, 2, colour, 6, 8), 'c.png'));
+    const c = unwrap(decodeImage(pngjsWrite(2, 2, colour, 6, 8), 'c.png'));
     expect(c.channels).toBe(3);
     expect([...c.pixels.subarray(0, 6)]).toEqual([10, 99, 10, 20, 20, 20]);
   });
@@ -106,7 +95,7 @@ describe('PNG', () => {
   it('an RGB file whose pixels are all grey decodes to 1 channel', () => {
     const rgba = Buffer.alloc(3 * 4);
     [0, 90, 255].forEach((g, p) => rgba.set([g, g, g, 255], 4 * p));
-    const img = value(decodeImage(pngjsWrite(3, 1, rgba, 2, 8), 'rgb-grey.png'));
+    const img = unwrap(decodeImage(pngjsWrite(3, 1, rgba, 2, 8), 'rgb-grey.png'));
     expect(img.channels).toBe(1);
     expect([...img.pixels]).toEqual([0, 90, 255]);
   });
@@ -118,13 +107,13 @@ describe('PNG', () => {
       for (let c = 0; c < 3; c++) view.setUint16(8 * p + 2 * c, v, false);
       view.setUint16(8 * p + 6, 65535, false);
     });
-    const img = value(decodeImage(pngjsWrite(2, 1, data, 0, 16), 'deep.png'));
+    const img = unwrap(decodeImage(pngjsWrite(2, 1, data, 0, 16), 'deep.png'));
     expect(img.channels).toBe(1);
     expect([...img.pixels]).toEqual([0, 255]);
   });
 
   it('palette images: colour palettes give 3 channels, all-grey palettes 1', () => {
-    const colour = value(
+    const colour = unwrap(
       decodeImage(
         palettePng(
           2,
@@ -140,7 +129,7 @@ describe('PNG', () => {
     );
     expect(colour.channels).toBe(3);
     expect([...colour.pixels]).toEqual([0, 0, 255, 255, 0, 0]);
-    const grey = value(
+    const grey = unwrap(
       decodeImage(
         palettePng(
           3,
@@ -165,20 +154,20 @@ describe('JPEG', () => {
     for (let p = 0; p < 64; p++) img.pixels.set([200, 40, 90], 3 * p);
     const bytes = jpegOf(img);
     expect(sniffImage(bytes)).toBe('jpeg');
-    const got = value(decodeImage(bytes, 'a.jpg'));
+    const got = unwrap(decodeImage(bytes, 'a.jpg'));
     expect([got.width, got.height, got.channels]).toEqual([8, 8, 3]);
     for (let i = 0; i < got.pixels.length; i++)
       expect(Math.abs(got.pixels[i]! - img.pixels[i]!)).toBeLessThan(6);
   });
 
   it('a JPEG of a grey picture decodes to 1 channel', () => {
-    const img = value(decodeImage(jpegOf(gradient(8, 8, 1)), 'g.jpg'));
+    const img = unwrap(decodeImage(jpegOf(gradient(8, 8, 1)), 'g.jpg'));
     expect(img.channels).toBe(1);
     expect(img.pixels.length).toBe(64);
   });
 
   it('a JPEG named .png is read as JPEG (format from the bytes)', () => {
-    expect(value(decodeImage(jpegOf(gradient(4, 4, 3)), 'liar.png')).width).toBe(4);
+    expect(unwrap(decodeImage(jpegOf(gradient(4, 4, 3)), 'liar.png')).width).toBe(4);
   });
 });
 
@@ -210,7 +199,7 @@ describe('resize and channels', () => {
 
 describe('corrupt input', () => {
   it('a non-image file names the file', () => {
-    const e = failure(decodeImage(new TextEncoder().encode('hello, I am a text file'), 'cats/readme.png'));
+    const e = failureOf(decodeImage(new TextEncoder().encode('hello, I am a text file'), 'cats/readme.png'));
     expect(e.code).toBe('E_DATASET');
     expect(e.message).toBe(
       'cats/readme.png is not a PNG or JPEG image (its first bytes match neither format).',
@@ -219,19 +208,19 @@ describe('corrupt input', () => {
 
   it('a truncated PNG names the file', () => {
     const bytes = encodePng(gradient(16, 16, 3));
-    const e = failure(decodeImage(bytes.subarray(0, bytes.length - 30), 'cut.png'));
+    const e = failureOf(decodeImage(bytes.subarray(0, bytes.length - 30), 'cut.png'));
     expect(e.code).toBe('E_DATASET');
     expect(e.message).toContain('cut.png is not a readable PNG image');
-    const header = failure(decodeImage(bytes.subarray(0, 12), 'head.png'));
+    const header = failureOf(decodeImage(bytes.subarray(0, 12), 'head.png'));
     expect(header.message).toContain('head.png is not a readable PNG image');
   });
 
   it('a truncated JPEG names the file', () => {
     const bytes = jpegOf(gradient(16, 16, 3));
-    const e = failure(decodeImage(bytes.subarray(0, 40), 'cut.jpg'));
+    const e = failureOf(decodeImage(bytes.subarray(0, 40), 'cut.jpg'));
     expect(e.code).toBe('E_DATASET');
     expect(e.message).toContain('cut.jpg is not a readable JPEG image');
-    const half = failure(decodeImage(bytes.subarray(0, Math.floor(bytes.length / 2)), 'half.jpg'));
+    const half = failureOf(decodeImage(bytes.subarray(0, Math.floor(bytes.length / 2)), 'half.jpg'));
     expect(half.message).toContain('half.jpg is not a readable JPEG image');
   });
 });

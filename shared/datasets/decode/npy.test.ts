@@ -1,5 +1,7 @@
 import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
+import { unwrap } from '../../core/errors.ts';
+import { failureOf } from '../../core/testing-result.ts';
 import { readNpy, readNpz, writeNpy, writeNpz, type NpyArray, type NpyDtype } from './npy.ts';
 
 /** Made by numpy 2.4: np.savez('a.npz', x=np.arange(6, dtype=np.uint8).reshape(2, 3), y=np.array([1, 0])). */
@@ -13,20 +15,6 @@ const NUMPY_FORTRAN =
   'k05VTVBZAQB2AHsnZGVzY3InOiAnPGY0JywgJ2ZvcnRyYW5fb3JkZXInOiBUcnVlLCAnc2hhcGUnOiAoMiwgMyksIH0gICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgIAoAAAAAAABAQAAAgD8AAIBAAAAAQAAAoEA=';
 
 const b64 = (s: string) => new Uint8Array(Buffer.from(s, 'base64'));
-
-function value<T>(r: { ok: true; value: T } | { ok: false; error: { message: string } }): T {
-  if (!r.ok) throw new Error(r.error.message);
-  return r.value;
-}
-
-function error(r: { ok: boolean; error?: { code: string; message: string; hint?: string } }): {
-  code: string;
-  message: string;
-  hint?: string;
-} {
-  if (r.ok || !r.error) throw new Error('expected a failure');
-  return r.error;
-}
 
 /** A .npy with a hand-written header dict (format 1.0). */
 function rawNpy(dict: string, data: Uint8Array = new Uint8Array(0), version = 1): Uint8Array {
@@ -60,20 +48,20 @@ describe('npy round trip', () => {
     const bytes = writeNpy({ dtype, shape: [2, 3], values: SAMPLES[dtype] });
     // numpy aligns the data to 64 bytes; readers that mmap rely on it.
     expect((10 + new DataView(bytes.buffer).getUint16(8, true)) % 64).toBe(0);
-    const a = value(readNpy(bytes, 'a.npy'));
+    const a = unwrap(readNpy(bytes, 'a.npy'));
     expect(a.dtype).toBe(dtype);
     expect(a.shape).toEqual([2, 3]);
     expect([...a.values]).toEqual(SAMPLES[dtype]);
   });
 
   it('handles 1-d, scalar and empty shapes', () => {
-    expect(value(readNpy(writeNpy({ dtype: 'int32', shape: [4], values: [1, 2, 3, 4] }), 'v')).shape).toEqual(
-      [4],
-    );
-    const scalar = value(readNpy(writeNpy({ dtype: 'float64', shape: [], values: [7] }), 's'));
+    expect(
+      unwrap(readNpy(writeNpy({ dtype: 'int32', shape: [4], values: [1, 2, 3, 4] }), 'v')).shape,
+    ).toEqual([4]);
+    const scalar = unwrap(readNpy(writeNpy({ dtype: 'float64', shape: [], values: [7] }), 's'));
     expect(scalar.shape).toEqual([]);
     expect([...scalar.values]).toEqual([7]);
-    expect(value(readNpy(writeNpy({ dtype: 'uint8', shape: [0, 5], values: [] }), 'e')).values.length).toBe(
+    expect(unwrap(readNpy(writeNpy({ dtype: 'uint8', shape: [0, 5], values: [] }), 'e')).values.length).toBe(
       0,
     );
   });
@@ -82,7 +70,7 @@ describe('npy round trip', () => {
     const data = new Uint8Array(8);
     new DataView(data.buffer).setInt32(0, -5, false);
     new DataView(data.buffer).setInt32(4, 70000, false);
-    const a = value(
+    const a = unwrap(
       readNpy(rawNpy("{'descr': '>i4', 'fortran_order': False, 'shape': (2,), }", data, 2), 'be'),
     );
     expect([...a.values]).toEqual([-5, 70000]);
@@ -93,21 +81,21 @@ describe('npy round trip', () => {
       x: { dtype: 'float32' as const, shape: [2, 2], values: [1, 2, 3, 4] },
       y: { dtype: 'int64' as const, shape: [2], values: [0, 1] },
     };
-    const map = value(readNpz(writeNpz(arrays), 'd.npz'));
+    const map = unwrap(readNpz(writeNpz(arrays), 'd.npz'));
     expect([...map.keys()]).toEqual(['x', 'y']);
     expect(map.get('x')!.shape).toEqual([2, 2]);
     expect([...map.get('y')!.values]).toEqual([0, 1]);
   });
 
   it('reads what numpy writes (savez with zip64 headers, savez_compressed, big-endian)', () => {
-    const a = value(readNpz(b64(NUMPY_SAVEZ), 'a.npz'));
+    const a = unwrap(readNpz(b64(NUMPY_SAVEZ), 'a.npz'));
     expect(a.get('x')).toEqual<NpyArray>({
       dtype: 'uint8',
       shape: [2, 3],
       values: Float64Array.of(0, 1, 2, 3, 4, 5),
     });
     expect(a.get('y')).toEqual<NpyArray>({ dtype: 'int64', shape: [2], values: Float64Array.of(1, 0) });
-    const b = value(readNpz(b64(NUMPY_SAVEZ_COMPRESSED), 'b.npz'));
+    const b = unwrap(readNpz(b64(NUMPY_SAVEZ_COMPRESSED), 'b.npz'));
     expect([...b.get('x')!.values]).toEqual([0, 1, 2, 3, 4, 5]);
     expect(b.get('y')!.dtype).toBe('bool');
     expect([...b.get('y')!.values]).toEqual([1, 0]);
@@ -118,26 +106,26 @@ describe('npy corrupt input', () => {
   const good = writeNpy({ dtype: 'float32', shape: [3, 2], values: [1, 2, 3, 4, 5, 6] });
 
   it('bad magic names the file', () => {
-    const e = error(readNpy(new TextEncoder().encode('just some text, not numpy'), 'data/x.npy'));
+    const e = failureOf(readNpy(new TextEncoder().encode('just some text, not numpy'), 'data/x.npy'));
     expect(e.code).toBe('E_DATASET');
     expect(e.message).toContain('data/x.npy is not a NumPy .npy file');
   });
 
   it('a truncated header', () => {
-    const e = error(readNpy(good.subarray(0, 40), 'x.npy'));
+    const e = failureOf(readNpy(good.subarray(0, 40), 'x.npy'));
     expect(e.code).toBe('E_DATASET');
     expect(e.message).toMatch(/x\.npy is truncated: its header says \d+ bytes/);
   });
 
   it('a wrong byte count, short or long', () => {
-    const short = error(readNpy(good.subarray(0, good.length - 3), 'x.npy'));
+    const short = failureOf(readNpy(good.subarray(0, good.length - 3), 'x.npy'));
     expect(short.message).toContain(
       'x.npy holds 21 bytes of data, but its header (float32, shape [3, 2]) needs 24',
     );
     expect(short.message).toContain('truncated');
     const long = new Uint8Array(good.length + 4);
     long.set(good);
-    expect(error(readNpy(long, 'x.npy')).message).toContain('longer than its header says');
+    expect(failureOf(readNpy(long, 'x.npy')).message).toContain('longer than its header says');
   });
 
   it.each([
@@ -147,7 +135,7 @@ describe('npy corrupt input', () => {
     ['<f2', 'float size'],
     ['<u8', 'unsigned integer size'],
   ])('unsupported dtype %s names the dtype and the file', (descr, words) => {
-    const e = error(
+    const e = failureOf(
       readNpy(rawNpy(`{'descr': '${descr}', 'fortran_order': False, 'shape': (1,), }`), 'odd.npy'),
     );
     expect(e.code).toBe('E_DATASET');
@@ -156,7 +144,7 @@ describe('npy corrupt input', () => {
   });
 
   it('structured arrays are refused', () => {
-    const e = error(
+    const e = failureOf(
       readNpy(
         rawNpy("{'descr': [('a', '<f4'), ('b', '<i4')], 'fortran_order': False, 'shape': (2,), }"),
         's.npy',
@@ -166,7 +154,7 @@ describe('npy corrupt input', () => {
   });
 
   it('Fortran order (as numpy writes it) is refused with the fix', () => {
-    const e = error(readNpy(b64(NUMPY_FORTRAN), 'f.npy'));
+    const e = failureOf(readNpy(b64(NUMPY_FORTRAN), 'f.npy'));
     expect(e.code).toBe('E_DATASET');
     expect(e.message).toContain('f.npy is stored in Fortran (column-major) order');
     expect(e.hint).toContain('np.ascontiguousarray');
@@ -175,7 +163,7 @@ describe('npy corrupt input', () => {
   it('int64 beyond 2^53 is refused', () => {
     const data = new Uint8Array(8);
     new DataView(data.buffer).setBigInt64(0, 2n ** 60n, true);
-    const e = error(
+    const e = failureOf(
       readNpy(rawNpy("{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }", data), 'big.npy'),
     );
     expect(e.message).toContain(
@@ -184,23 +172,25 @@ describe('npy corrupt input', () => {
   });
 
   it('a malformed header dict and an unknown version', () => {
-    expect(error(readNpy(rawNpy('{nonsense}'), 'm.npy')).message).toContain(
+    expect(failureOf(readNpy(rawNpy('{nonsense}'), 'm.npy')).message).toContain(
       'm.npy has a malformed .npy header',
     );
     const v9 = new Uint8Array(good);
     v9[6] = 9;
-    expect(error(readNpy(v9, 'v.npy')).message).toContain('v.npy is .npy format version 9.0');
+    expect(failureOf(readNpy(v9, 'v.npy')).message).toContain('v.npy is .npy format version 9.0');
   });
 
   it('a corrupt .npz and a corrupt member name the archive (and the member)', () => {
     const zip = writeNpz({ x: { dtype: 'uint8', shape: [2], values: [1, 2] } });
-    const e = error(readNpz(zip.subarray(0, zip.length - 10), 'd.npz'));
+    const e = failureOf(readNpz(zip.subarray(0, zip.length - 10), 'd.npz'));
     expect(e.code).toBe('E_DATASET');
     expect(e.message).toContain('d.npz is not a readable .npz (zip) archive');
-    expect(error(readNpz(new TextEncoder().encode('plain text'), 'p.npz')).message).toContain(
+    expect(failureOf(readNpz(new TextEncoder().encode('plain text'), 'p.npz')).message).toContain(
       'p.npz is not a readable .npz',
     );
     const bad = zipSync({ 'x.npy': new TextEncoder().encode('not npy') });
-    expect(error(readNpz(bad, 'd.npz')).message).toContain('d.npz (member x.npy) is not a NumPy .npy file');
+    expect(failureOf(readNpz(bad, 'd.npz')).message).toContain(
+      'd.npz (member x.npy) is not a NumPy .npy file',
+    );
   });
 });
