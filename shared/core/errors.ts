@@ -27,6 +27,17 @@ export type ErrorCode =
   | 'E_BUNDLE_CORRUPT'
   | 'E_RUNTIME'
   | 'E_CANCELLED'
+  // The fleet (shared/fleet, the device agent): SSH, devices and rollouts.
+  | 'E_SSH_CONNECT'
+  | 'E_SSH_AUTH'
+  | 'E_SSH_HOST_UNKNOWN'
+  | 'E_SSH_HOST_CHANGED'
+  | 'E_SSH_LOST'
+  | 'E_DISK_FULL'
+  | 'E_DEVICE'
+  | 'E_HEALTH'
+  | 'E_STORE'
+  | 'E_ROLLOUT'
   | 'E_INTERNAL';
 
 export interface WsepError {
