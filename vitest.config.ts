@@ -2,7 +2,12 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['shared/**/*.test.ts', 'test/**/*.test.ts', 'scripts/**/*.test.ts'],
+    include: [
+      'shared/**/*.test.ts',
+      'test/**/*.test.ts',
+      'scripts/**/*.test.ts',
+      'resources/agent/**/*.test.ts',
+    ],
     // onnxruntime sessions and training steps are CPU-bound; two workers match the target machines.
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },

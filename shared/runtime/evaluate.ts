@@ -62,7 +62,7 @@ export interface BundleEvaluation {
 /** Room for float rounding in Δ, so that a Δ of exactly the tolerance counts as within it. */
 const EPSILON_POINTS = 1e-9;
 
-interface Prepared {
+export interface ModelSplit {
   readonly info: RuntimeModelInfo;
   readonly dataDir: string;
   readonly split: Split;
@@ -74,8 +74,15 @@ function cancelled(signal: AbortSignal | undefined): boolean {
 
 const CANCELLED = (): Result<never> => fail('E_CANCELLED', 'The evaluation was cancelled.');
 
-/** Loads `info`'s task and checks it is the data the model was planned with. */
-function prepare(info: RuntimeModelInfo, roots: readonly string[], split: EvalSplit): Result<Prepared> {
+/**
+ * Loads `info`'s task and checks it is the data the model was planned with (the device agent's health
+ * slices are cut from the same split, so they get the same checks).
+ */
+export function loadModelSplit(
+  info: RuntimeModelInfo,
+  roots: readonly string[],
+  split: EvalSplit,
+): Result<ModelSplit> {
   const dir = findTaskDir(info.name, roots);
   if (!dir.ok) return dir;
   const data = loadTask(info.name, { roots });
@@ -137,11 +144,11 @@ export async function evaluateRuntime(
     ['load', 1],
     ['evaluate', 3],
   ]);
-  const prepared: Prepared[] = [];
+  const prepared: ModelSplit[] = [];
   for (const [k, name] of names.entries()) {
     if (cancelled(options.signal)) return CANCELLED();
     tracker.report('load', k, K, { task: name });
-    const p = prepare(runtime.modelInfo(name)!, options.roots, split);
+    const p = loadModelSplit(runtime.modelInfo(name)!, options.roots, split);
     if (!p.ok) return p;
     prepared.push(p.value);
   }
