@@ -22,7 +22,8 @@ export const LAYERS = {
   zoo: ['core', 'onnx', 'datasets', 'autodiff', 'train'],
   separation: ['core', 'onnx', 'datasets', 'autodiff', 'train', 'image', 'runtime', 'zoo'],
   fleet: ['core', 'onnx', 'datasets', 'image', 'runtime'],
-  cli: ['core', 'onnx', 'datasets', 'autodiff', 'train', 'image', 'runtime', 'zoo', 'separation', 'fleet'],
+  mcu: ['core', 'onnx', 'datasets', 'image', 'runtime'],
+  cli: ['core', 'onnx', 'datasets', 'autodiff', 'train', 'image', 'runtime', 'zoo', 'separation', 'fleet', 'mcu'],
 };
 
 /**
@@ -65,6 +66,7 @@ export default tseslint.config(
     ignores: [
       'node_modules/**',
       'dist/**',
+      'resources/agent/dist/**',
       'resources/zoo/**',
       'resources/data/**',
       'plans/**',

@@ -1,3 +1,4 @@
+import { fleetSection } from './fleet.bench.ts';
 import type { BenchSection } from './harness.ts';
 import { planAblationBench } from './plan-ablation.bench.ts';
 import { planFairBench } from './plan-fair.bench.ts';
@@ -17,4 +18,5 @@ export const SECTIONS: readonly BenchSection[] = [
   planAblationBench,
   planSeedsBench,
   switchSection,
+  fleetSection,
 ];

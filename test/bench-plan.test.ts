@@ -50,6 +50,7 @@ describe('the planner bench sections', () => {
       'plan-ablation',
       'plan-seeds',
       'switch',
+      'fleet',
     ]);
     expect(new Set(SECTIONS.map((s) => s.title)).size).toBe(SECTIONS.length);
   });

@@ -38,6 +38,12 @@ export type ErrorCode =
   | 'E_HEALTH'
   | 'E_STORE'
   | 'E_ROLLOUT'
+  // The Cortex-M firmware (shared/mcu): export, build and the emulated run.
+  | 'E_MCU_UNSUPPORTED'
+  | 'E_MCU_BLOB'
+  | 'E_MCU_TOOLCHAIN'
+  | 'E_MCU_FIRMWARE'
+  | 'E_MCU_TIMEOUT'
   | 'E_INTERNAL';
 
 export interface WsepError {

@@ -30,6 +30,16 @@ export const PROGRESS_STAGES = [
   // Evaluating a bundle's models (runtime/evaluate.ts).
   'load',
   'evaluate',
+  // The fleet (shared/fleet): provisioning a device, a rollout's waves, staging a plan (its files
+  // uploaded: step and total in bytes), activation with the health check on the device, a rollback,
+  // and a telemetry pull. The event's `task` is the device's name.
+  'provision',
+  'rollout',
+  'stage',
+  'upload',
+  'activate',
+  'rollback',
+  'telemetry',
 ] as const;
 
 export type ProgressStage = (typeof PROGRESS_STAGES)[number];
