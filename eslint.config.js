@@ -5,8 +5,8 @@ import tseslint from 'typescript-eslint';
 /**
  * The engine's layers (issue #11), as VS Code checks its own: each folder of shared/ lists the folders
  * it may import; any other folder of shared/ is forbidden to it. In short: core ← onnx ← autodiff ←
- * train ← separation; the fleet (devices, rollouts, SSH, the store) sits on image and runtime, never
- * the planner; datasets sits beside onnx (data only: core); image (the bundle format and the
+ * train ← separation; the fleet (devices, rollouts, SSH, the store) sits on image, runtime and mcu (an MCU
+ * gateway's firmware and blobs), never the planner; datasets sits beside onnx (data only: core); image (the bundle format and the
  * plan contract) and runtime (what ships to a device) never import autodiff, train, separation or the
  * zoo; the zoo builds and trains models (train's level); nothing but the CLI imports the CLI.
  * Tests follow the same rules: a test that needs a higher layer lives in that layer's folder.
@@ -21,9 +21,21 @@ export const LAYERS = {
   runtime: ['core', 'onnx', 'datasets', 'image'],
   zoo: ['core', 'onnx', 'datasets', 'autodiff', 'train'],
   separation: ['core', 'onnx', 'datasets', 'autodiff', 'train', 'image', 'runtime', 'zoo'],
-  fleet: ['core', 'onnx', 'datasets', 'image', 'runtime'],
   mcu: ['core', 'onnx', 'datasets', 'image', 'runtime'],
-  cli: ['core', 'onnx', 'datasets', 'autodiff', 'train', 'image', 'runtime', 'zoo', 'separation', 'fleet', 'mcu'],
+  fleet: ['core', 'onnx', 'datasets', 'image', 'runtime', 'mcu'],
+  cli: [
+    'core',
+    'onnx',
+    'datasets',
+    'autodiff',
+    'train',
+    'image',
+    'runtime',
+    'zoo',
+    'separation',
+    'fleet',
+    'mcu',
+  ],
 };
 
 /**

@@ -1,5 +1,6 @@
 import { fleetSection } from './fleet.bench.ts';
 import type { BenchSection } from './harness.ts';
+import { mcuSection } from './mcu.bench.ts';
 import { planAblationBench } from './plan-ablation.bench.ts';
 import { planFairBench } from './plan-fair.bench.ts';
 import { planSeedsBench } from './plan-seeds.bench.ts';
@@ -19,4 +20,5 @@ export const SECTIONS: readonly BenchSection[] = [
   planSeedsBench,
   switchSection,
   fleetSection,
+  mcuSection,
 ];

@@ -51,6 +51,7 @@ describe('the planner bench sections', () => {
       'plan-seeds',
       'switch',
       'fleet',
+      'mcu',
     ]);
     expect(new Set(SECTIONS.map((s) => s.title)).size).toBe(SECTIONS.length);
   });

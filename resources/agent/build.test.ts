@@ -4,7 +4,7 @@
  * copy), plans staged as a rollout stages them (bundle files + health/), every command through its
  * JSON reply and exit code.
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   copyFileSync,
   cpSync,
@@ -172,10 +172,17 @@ describe('the built agent', () => {
     mkdirSync(join(root, 'node_modules'), { recursive: true });
     for (const pkg of ['onnxruntime-node', 'onnxruntime-common'])
       symlinkSync(join(REPO_MODULES, pkg), join(root, 'node_modules', pkg));
-    writeFileSync(join(root, 'agent.json'), JSON.stringify({ kind: 'mcu-gateway' }));
+    writeFileSync(join(root, 'agent.json'), JSON.stringify({ kind: 'linux' }));
     const v = value(agent<AgentInfo>('info'));
     expect(v.onnxruntime).toMatch(/^\d+\.\d+\.\d+/);
-    expect(v.kind).toBe('mcu-gateway');
+    expect(v.kind).toBe('linux');
+    // A gateway whose firmware and board files never arrived says so, pointing at provisioning.
+    writeFileSync(join(root, 'agent.json'), JSON.stringify({ kind: 'mcu-gateway' }));
+    const missing = failure(agent('info'), AGENT_EXIT.failed);
+    expect(missing.code).toBe('E_DEVICE');
+    expect(missing.hint).toMatch(/wsep devices provision/);
+    writeFileSync(join(root, 'agent.json'), JSON.stringify({ kind: 'mcu-gateway', mcu: { command: 7 } }));
+    expect(failure(agent('info'), AGENT_EXIT.failed).message).toContain('"command" is not a string');
     rmSync(join(root, 'agent.json'));
   });
 
@@ -202,6 +209,26 @@ describe('the built agent', () => {
     expect(files.some((f) => f.path === 'health/health.json')).toBe(true);
     expect(files.some((f) => f.path.endsWith('.part'))).toBe(false);
     expect(value(agent<StagedFile[]>('files', B.planId))).toEqual([]);
+    // status --plan answers the same in the command a rollout runs anyway.
+    const s = value(agent<AgentStatus>('status', '--plan', A.planId));
+    expect(s.files).toEqual({ planId: A.planId, files });
+    expect(s.busy).toBe(false);
+    expect(value(agent<AgentStatus>('status')).files).toBeUndefined();
+    expect(failure(agent('status', '--plan', 'not-a-plan'), AGENT_EXIT.usage).code).toBe('E_USAGE');
+  });
+
+  it('says busy while a live process holds the lock, and not once its holder is gone', async () => {
+    const holder = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 30000)'], { stdio: 'ignore' });
+    try {
+      mkdirSync(join(root, 'run'), { recursive: true });
+      writeFileSync(join(root, 'run', 'agent.lock'), `${holder.pid}\n`);
+      expect(value(agent<AgentStatus>('status')).busy).toBe(true);
+    } finally {
+      holder.kill('SIGKILL');
+      await new Promise((r) => holder.once('exit', r));
+    }
+    expect(value(agent<AgentStatus>('status')).busy).toBe(false);
+    rmSync(join(root, 'run', 'agent.lock'), { force: true });
   });
 
   it('verifies a staged plan, and refuses a corrupted one with exit 3', () => {

@@ -17,6 +17,7 @@ import {
   type HealthManifest,
   type HealthSliceOptions,
 } from '../runtime/health-slice.ts';
+import { writeHostPredictions } from '../mcu/host-predictions.ts';
 import { listPlanFiles, totalBytes } from './plan-files.ts';
 import { AGENT_LAYOUT, type StagedFile } from './protocol.ts';
 import type { FleetStore } from './store/store.ts';
@@ -128,6 +129,9 @@ export async function archivePlan(
       ...(options.tolerancePoints !== undefined ? { tolerancePoints: options.tolerancePoints } : {}),
     });
     if (!health.ok) return health;
+    // The host's class per slice sample, for MCU gateways (they check their firmware sample by sample).
+    const host = await writeHostPredictions(temp, join(temp, AGENT_LAYOUT.healthDir));
+    if (!host.ok) return host;
     rmSync(dest.value, { recursive: true, force: true });
     renameSync(temp, dest.value);
     const saved = store.savePlan({

@@ -10,7 +10,9 @@ import type { AgentClient } from './agent-client.ts';
 import { ensureAgentFile } from './agent-file.ts';
 import { connectDevice, agentOf, isUnreachable, namingDevice, type LinkOptions } from './device-link.ts';
 import { onnxruntimeFiles } from './onnxruntime-files.ts';
-import { AGENT_LAYOUT, type AgentConfig, type AgentInfo } from './protocol.ts';
+import { boardFile, DEFAULT_BOARD, mcuProfilePath, readBoard, resolveMcuProfile } from '../mcu/board.ts';
+import { buildFirmware } from '../mcu/build.ts';
+import { AGENT_LAYOUT, type AgentConfig, type AgentInfo, type McuGatewayConfig } from './protocol.ts';
 import type { SshConnection } from './ssh/connection.ts';
 import type { FleetStore } from './store/store.ts';
 import type { Device } from './store/types.ts';
@@ -22,6 +24,19 @@ export interface ProvisionOptions extends LinkOptions {
   readonly progress?: ProgressSink;
   /** Install onnxruntime-node even when the agent can load one (e.g. to replace a broken copy). */
   readonly reinstallRuntime?: boolean;
+  /** MCU gateways only: the board, the profile and the gateway's settings (agent.json `mcu`). */
+  readonly mcu?: McuProvisionOptions;
+}
+
+export interface McuProvisionOptions {
+  /** A board under resources/firmware/boards (default mps2-an385). */
+  readonly board?: string;
+  /** A profile name under resources/firmware/profiles, or a .json path (default: the board's name). */
+  readonly profile?: string;
+  /** Settings written into agent.json's `mcu` (the rest take the agent's defaults). */
+  readonly config?: Partial<
+    Pick<McuGatewayConfig, 'command' | 'healthSamples' | 'timeoutMs' | 'storageBytesPerSecond'>
+  >;
 }
 
 export interface ProvisionResult {
@@ -29,6 +44,8 @@ export interface ProvisionResult {
   readonly info: AgentInfo;
   readonly nodeVersion: string;
   readonly agentBytes: number;
+  /** MCU gateways: bytes of the firmware image, board.json and profile.json sent. */
+  readonly firmwareBytes: number;
   /** Whether onnxruntime-node was sent to the device, and its bytes. */
   readonly runtimeInstalled: boolean;
   readonly runtimeBytes: number;
@@ -87,6 +104,37 @@ async function checkNode(
   return ok(facts);
 }
 
+/**
+ * An MCU gateway's firmware, built here with arm-none-eabi-gcc for the board (shared/mcu build), and
+ * the board and profile files the agent reads: the gateway needs no toolchain, only the MCU command.
+ */
+async function uploadGatewayFiles(
+  connection: SshConnection,
+  device: Device,
+  options: McuProvisionOptions,
+  signal?: AbortSignal,
+): Promise<Result<number>> {
+  const board = readBoard(options.board ?? DEFAULT_BOARD);
+  if (!board.ok) return board;
+  const profilePath = mcuProfilePath(options.profile ?? board.value.board, process.cwd());
+  const profile = resolveMcuProfile(profilePath, process.cwd());
+  if (!profile.ok) return profile;
+  const elf = buildFirmware(board.value);
+  if (!elf.ok) return elf;
+  const sigOpt = signal ? { signal } : {};
+  let sent = 0;
+  for (const [local, remote] of [
+    [elf.value, AGENT_LAYOUT.mcu.firmware],
+    [boardFile(board.value.board), AGENT_LAYOUT.mcu.board],
+    [profilePath, AGENT_LAYOUT.mcu.profile],
+  ] as const) {
+    const up = await connection.upload(local, underRoot(device.root, remote), sigOpt);
+    if (!up.ok) return up;
+    sent += up.value.bytes;
+  }
+  return ok(sent);
+}
+
 /** Sends onnxruntime-node (device architecture only) and onnxruntime-common into `<root>/node_modules/`. */
 async function installRuntime(
   connection: SshConnection,
@@ -135,7 +183,16 @@ async function provisionOn(
   const sigOpt = signal ? { signal } : {};
   const agentUp = await connection.upload(file.value, underRoot(device.root, AGENT_LAYOUT.agentFile), sigOpt);
   if (!agentUp.ok) return agentUp;
-  const config: AgentConfig = { kind: device.kind };
+  let firmwareBytes = 0;
+  let config: AgentConfig = { kind: device.kind };
+  if (device.kind === 'mcu-gateway') {
+    report(0.18, 'building and uploading the MCU firmware');
+    const sent = await uploadGatewayFiles(connection, device, options.mcu ?? {}, signal);
+    if (!sent.ok) return sent;
+    firmwareBytes = sent.value;
+    const settings = options.mcu?.config;
+    config = { kind: device.kind, ...(settings ? { mcu: settings as McuGatewayConfig } : {}) };
+  }
   const configUp = await connection.uploadBuffer(
     Buffer.from(`${JSON.stringify(config)}\n`),
     underRoot(device.root, AGENT_LAYOUT.config),
@@ -145,8 +202,18 @@ async function provisionOn(
   report(0.25, 'asking the agent');
   let info = await agent.info(sigOpt);
   if (!info.ok) return info;
+  if (device.kind === 'mcu-gateway' && info.value.mcu && !info.value.mcu.commandFound) {
+    const program = info.value.mcu.command.trim().split(/\s+/)[0];
+    return fail(
+      'E_DEVICE',
+      `Device "${device.name}": the MCU command's program "${program}" is not found on the gateway.`,
+      "Install it there (qemu-system-arm for the emulated board), or set the gateway's command line (mcu.command in its agent.json).",
+    );
+  }
   let runtimeBytes = 0;
-  const needsRuntime = info.value.onnxruntime === null || options.reinstallRuntime === true;
+  // An MCU gateway runs the models on the microcontroller: it needs no onnxruntime.
+  const needsRuntime =
+    device.kind !== 'mcu-gateway' && (info.value.onnxruntime === null || options.reinstallRuntime === true);
   if (needsRuntime) {
     const installed = await installRuntime(connection, device, node.value.arch, progress, signal);
     if (!installed.ok) return installed;
@@ -167,6 +234,7 @@ async function provisionOn(
     info: info.value,
     nodeVersion: node.value.version,
     agentBytes: agentUp.value.bytes,
+    firmwareBytes,
     runtimeInstalled: needsRuntime,
     runtimeBytes,
     bytesSent: connection.bytesSent,

@@ -37,12 +37,24 @@ function region(v: unknown): Region | undefined {
 }
 
 export function readBoard(name: string = DEFAULT_BOARD): Result<Board> {
-  const path = join(FIRMWARE_DIR, 'boards', name, 'board.json');
+  const board = readBoardFile(boardFile(name));
+  return board.ok || board.error.code !== 'E_NOT_FOUND'
+    ? board
+    : fail('E_NOT_FOUND', `No readable board "${name}": ${board.error.message}`);
+}
+
+/** The path of a board's board.json, for copying it (an MCU gateway receives it at provisioning). */
+export function boardFile(name: string = DEFAULT_BOARD): string {
+  return join(FIRMWARE_DIR, 'boards', name, 'board.json');
+}
+
+/** A board.json at `path` (on an MCU gateway: the copy provisioning uploaded). */
+export function readBoardFile(path: string): Result<Board> {
   let json: Record<string, unknown>;
   try {
     json = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   } catch (thrown) {
-    return fail('E_NOT_FOUND', `No readable board "${name}" at ${path}: ${(thrown as Error).message}`);
+    return fail('E_NOT_FOUND', `No readable board file ${path}: ${(thrown as Error).message}`);
   }
   const fram = region(json['fram']);
   const l2 = region(json['l2']);
@@ -62,17 +74,22 @@ export function readBoard(name: string = DEFAULT_BOARD): Result<Board> {
   return ok({ board, machine, cpu, sysclkHz: sysclkHz as number, fram, l2 });
 }
 
+/** The file a `--profile` value names (a path ending in .json, else a name in resources/firmware/profiles). */
+export function mcuProfilePath(spec: string, cwd: string): string {
+  return spec.endsWith('.json')
+    ? spec.startsWith('/')
+      ? spec
+      : join(cwd, spec)
+    : join(FIRMWARE_DIR, 'profiles', `${spec}.json`);
+}
+
 /**
  * A `--profile` value: a profile file (docs/FORMAT.md §9), or the name of one in
  * resources/firmware/profiles (default `mps2-an385`: 512 KiB FRAM, 8 MiB storage). It must be an `mcu`
  * profile with uint16 page-table entries, the firmware's.
  */
 export function resolveMcuProfile(spec: string, cwd: string): Result<DeviceProfile> {
-  const path = spec.endsWith('.json')
-    ? spec.startsWith('/')
-      ? spec
-      : join(cwd, spec)
-    : join(FIRMWARE_DIR, 'profiles', `${spec}.json`);
+  const path = mcuProfilePath(spec, cwd);
   const profile = readDeviceProfile(path);
   if (!profile.ok) return profile;
   if (profile.value.runtime.kind !== 'mcu' || profile.value.tableEntryBytes !== 2)

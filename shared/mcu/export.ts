@@ -143,7 +143,7 @@ export async function exportMcu(
   if (!opened.ok) return opened;
   const runtime = opened.value;
   const slices = new Map<string, Split>();
-  const host = new Map<string, { accuracy: number; predictions: number[] }>();
+  const host = new Map<string, HostResult>();
   try {
     const inputs = healthInputs(runtime, health.value);
     if (!inputs.ok) return inputs;
@@ -162,6 +162,28 @@ export async function exportMcu(
   } finally {
     await runtime.close();
   }
+  return writeExport(outDir, plan, planId, slices, host, { board, profile, logitsSamples });
+}
+
+/** What the host runtime predicted on one model's slice (the firmware must agree). */
+export interface HostResult {
+  readonly accuracy: number;
+  readonly predictions: readonly number[];
+}
+
+/**
+ * Packs `plan` with the given model-input slices for the profile, and writes the blobs and mcu.json
+ * into `outDir`; `host` holds the host runtime's results on the same slices, per model.
+ */
+export function writeExport(
+  outDir: string,
+  plan: Plan,
+  planId: string,
+  slices: ReadonlyMap<string, Split>,
+  host: ReadonlyMap<string, HostResult>,
+  options: { board: Board; profile: DeviceProfile; logitsSamples: number },
+): Result<McuExport> {
+  const { board, profile, logitsSamples } = options;
   const packed = packPlan(plan, slices, {
     board,
     profile,
@@ -204,6 +226,7 @@ export async function exportMcu(
     models,
   };
   try {
+    mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, FRAM_FILE), fram.bytes);
     writeFileSync(join(outDir, STORAGE_FILE), storage.bytes);
     writeFileSync(join(outDir, EXPORT_FILE), `${JSON.stringify(manifest, null, 2)}\n`);

@@ -19,28 +19,87 @@ export interface RawRun {
   readonly wallMs: number;
 }
 
-export function qemuArgs(exportDir: string, manifest: McuExport, elf: string): string[] {
+/**
+ * The command line that runs the firmware on QEMU, as a template: one line, split into words at spaces
+ * (no shell is involved, so nothing in a path is ever interpreted), then each `{name}` in a word
+ * replaced by its value (MCU_COMMAND_VARIABLES). An MCU gateway keeps such a line in its agent.json,
+ * so a real board's flashing tool (say, `probe-rs run` or `openocd` with the same blobs) can take
+ * QEMU's place.
+ */
+export const QEMU_COMMAND_TEMPLATE =
+  'qemu-system-arm -M {machine} -display none -monitor none -serial stdio ' +
+  '-semihosting-config enable=on,target=native -icount shift=0 -kernel {elf} ' +
+  '-device loader,file={fram},addr={framAddr} -device loader,file={storage},addr={storageAddr}';
+
+/** The values a command template may name. */
+export const MCU_COMMAND_VARIABLES = {
+  elf: 'the firmware image (ELF)',
+  fram: 'the FRAM image file (fram.bin)',
+  storage: 'the storage image file (storage.bin)',
+  framAddr: 'where the FRAM image goes, hex (0x21000000 on mps2-an385)',
+  storageAddr: 'where the storage image goes, hex',
+  exportDir: 'the folder holding both images and mcu.json',
+  machine: "the board's QEMU machine (board.json)",
+  cpu: "the board's CPU (board.json)",
+  board: "the board's name",
+} as const;
+
+export type McuCommandVariable = keyof typeof MCU_COMMAND_VARIABLES;
+
+export function commandVariables(
+  exportDir: string,
+  manifest: McuExport,
+  elf: string,
+): Record<McuCommandVariable, string> {
   const hex = (n: number): string => `0x${n.toString(16)}`;
-  return [
-    '-M',
-    manifest.board.machine,
-    '-display',
-    'none',
-    '-monitor',
-    'none',
-    '-serial',
-    'stdio',
-    '-semihosting-config',
-    'enable=on,target=native',
-    '-icount',
-    'shift=0',
-    '-kernel',
+  return {
     elf,
-    '-device',
-    `loader,file=${join(exportDir, manifest.files.fram.file)},addr=${hex(manifest.files.fram.address)}`,
-    '-device',
-    `loader,file=${join(exportDir, manifest.files.storage.file)},addr=${hex(manifest.files.storage.address)}`,
-  ];
+    fram: join(exportDir, manifest.files.fram.file),
+    storage: join(exportDir, manifest.files.storage.file),
+    framAddr: hex(manifest.files.fram.address),
+    storageAddr: hex(manifest.files.storage.address),
+    exportDir,
+    machine: manifest.board.machine,
+    cpu: manifest.board.cpu,
+    board: manifest.board.board,
+  };
+}
+
+/** A template's words with its variables filled in; an unknown `{name}` or an empty line is E_USAGE. */
+export function expandCommand(
+  template: string,
+  values: Readonly<Record<McuCommandVariable, string>>,
+): Result<string[]> {
+  const words = template
+    .trim()
+    .split(/\s+/)
+    .filter((w) => w !== '');
+  if (words.length === 0) return fail('E_USAGE', 'The MCU command line is empty.');
+  const out: string[] = [];
+  for (const word of words) {
+    let unknown: string | undefined;
+    out.push(
+      word.replace(/\{([A-Za-z]+)\}/g, (whole, name: string) => {
+        if (name in values) return values[name as McuCommandVariable];
+        unknown ??= whole;
+        return whole;
+      }),
+    );
+    if (unknown !== undefined)
+      return fail(
+        'E_USAGE',
+        `The MCU command line names ${unknown}, which is not one of ${Object.keys(MCU_COMMAND_VARIABLES)
+          .map((v) => `{${v}}`)
+          .join(', ')}.`,
+      );
+  }
+  return ok(out);
+}
+
+export function qemuArgs(exportDir: string, manifest: McuExport, elf: string): string[] {
+  const words = expandCommand(QEMU_COMMAND_TEMPLATE, commandVariables(exportDir, manifest, elf));
+  if (!words.ok) throw new Error(words.error.message); // the template above names known variables only
+  return words.value.slice(1);
 }
 
 /** Runs `command args`, collecting its output; kills it by pid after `timeoutMs`. */

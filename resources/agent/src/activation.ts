@@ -10,6 +10,16 @@ import { fail, ok, type Result, type WsepError } from '../../../shared/core/erro
 import { fsyncDir } from '../../../shared/core/durable-fs.ts';
 import type { ActivateResult, HealthResult } from '../../../shared/fleet/protocol.ts';
 import { checkHealth, describeHealthFailure } from '../../../shared/runtime/health-slice.ts';
+import { readConfig } from './device-info.ts';
+import {
+  appendTelemetry,
+  describeGatewayFailure,
+  exportForGateway,
+  openGateway,
+  pruneExports,
+  runOnGateway,
+  type Gateway,
+} from './gateway.ts';
 import { checkPlanId, type AgentRoot } from './layout.ts';
 import { locatePlan, removeUnfinished, verifyPlanDir } from './staging.ts';
 
@@ -18,7 +28,33 @@ const short = (id: string | null): string => (id ? `${id.slice(0, 12)}…` : 'no
 type Checked =
   { ok: true; health: HealthResult } | { ok: false; health: HealthResult | null; reason: string };
 
-async function healthOf(root: AgentRoot, planId: string, tolerancePoints?: number): Promise<Checked> {
+/**
+ * On an MCU gateway the check is a run of the microcontroller; a passing run is also telemetry (the
+ * caller holds the root's lock, so it is the only writer).
+ */
+async function gatewayHealthOf(
+  root: AgentRoot,
+  gw: Gateway,
+  planId: string,
+  tolerancePoints?: number,
+): Promise<Checked> {
+  const ran = await runOnGateway(root, gw, planId, tolerancePoints === undefined ? {} : { tolerancePoints });
+  if (!ran.ok)
+    return { ok: false, health: null, reason: `the MCU health check could not run: ${ran.error.message}` };
+  const { health } = ran.value;
+  if (!health.passed) return { ok: false, health, reason: describeGatewayFailure(health)! };
+  const written = appendTelemetry(root, ran.value.records);
+  if (!written.ok) process.stderr.write(`cannot append telemetry: ${written.error.message}\n`);
+  return { ok: true, health };
+}
+
+async function healthOf(
+  root: AgentRoot,
+  planId: string,
+  tolerancePoints: number | undefined,
+  gw: Gateway | undefined,
+): Promise<Checked> {
+  if (gw) return gatewayHealthOf(root, gw, planId, tolerancePoints);
   const dir = root.planDir(planId);
   const result = await checkHealth(
     dir,
@@ -40,6 +76,14 @@ function healthFailure(what: string, restored: string | null, result: ActivateRe
     details: result,
   };
   return { ok: false, error };
+}
+
+/** The gateway when agent.json makes this device an MCU gateway, else undefined (a Linux device). */
+export function gatewayOf(root: AgentRoot): Result<Gateway | undefined> {
+  const config = readConfig(root);
+  if (!config.ok) return config;
+  if (config.value.kind !== 'mcu-gateway') return ok(undefined);
+  return openGateway(root, config.value.mcu!);
 }
 
 /** Moves a staged plan into plans/, leaving out unfinished uploads; an installed copy is replaced. */
@@ -70,10 +114,18 @@ export async function activate(
   if (!found.ok) return found;
   const verified = await verifyPlanDir(root, planId, found.value.dir);
   if (!verified.ok) return verified;
+  const gw = gatewayOf(root);
+  if (!gw.ok) return gw;
+  if (gw.value) {
+    // The blobs are made before anything switches: a plan that does not fit the MCU's profile is
+    // refused here and the device stays on its plan.
+    const exported = await exportForGateway(root, gw.value, planId, found.value.dir);
+    if (!exported.ok) return exported;
+  }
   if (found.value.location === 'staging') install(root, planId);
   root.setLink('previous', current ?? previous);
   root.setLink('current', planId);
-  const checked = await healthOf(root, planId, tolerancePoints);
+  const checked = await healthOf(root, planId, tolerancePoints, gw.value);
   if (!checked.ok) {
     root.setLink('current', current);
     root.setLink('previous', previous);
@@ -83,6 +135,7 @@ export async function activate(
       fsyncDir(root.stagingRoot);
     }
     root.prune();
+    pruneExports(root);
     return healthFailure(`Plan ${short(planId)}`, current, {
       planId,
       previous: current,
@@ -94,6 +147,7 @@ export async function activate(
     });
   }
   root.prune();
+  pruneExports(root);
   root.removeFolder(root.deltaDir(planId));
   return ok({
     planId,
@@ -115,9 +169,11 @@ export async function rollback(root: AgentRoot, tolerancePoints?: number): Promi
       `There is no previous plan to roll back to under ${root.root} (the device runs plan ${short(current)}).`,
       'Roll a plan out to the device instead (wsep rollout).',
     );
+  const gw = gatewayOf(root);
+  if (!gw.ok) return gw;
   root.setLink('current', previous);
   root.setLink('previous', current);
-  const checked = await healthOf(root, previous, tolerancePoints);
+  const checked = await healthOf(root, previous, tolerancePoints, gw.value);
   if (!checked.ok) {
     root.setLink('current', current);
     root.setLink('previous', previous);

@@ -15,7 +15,7 @@ import { MANIFEST_FILE, parseManifest } from '../../../shared/image/manifest.ts'
 import { createSession, floatTensor } from '../../../shared/onnx/ort.ts';
 import { PagedRuntime } from '../../../shared/runtime/runtime.ts';
 import type { AgentRoot } from './layout.ts';
-import { activePlan } from './inference.ts';
+import { activePlan, notOnGateway } from './inference.ts';
 
 export const DEFAULT_BENCH_ROUNDS = 5;
 
@@ -28,6 +28,8 @@ function median(values: readonly number[]): number {
 export async function bench(root: AgentRoot, rounds = DEFAULT_BENCH_ROUNDS): Promise<Result<BenchResult>> {
   if (!Number.isSafeInteger(rounds) || rounds < 1 || rounds > 1000)
     return fail('E_USAGE', `The number of rounds must be a whole number from 1 to 1000, got ${rounds}.`);
+  const refused = notOnGateway(root, 'bench');
+  if (!refused.ok) return refused;
   const id = activePlan(root);
   if (!id.ok) return id;
   const dir = root.planDir(id.value);

@@ -4,6 +4,7 @@
  * for a person at the device's shell. Returns what to print instead of printing, so tests can run
  * commands in-process and main.ts alone touches the process.
  */
+import { existsSync } from 'node:fs';
 import { dirname, basename, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +30,7 @@ import { bench } from './bench.ts';
 import { info, status } from './device-info.ts';
 import { asDiskFull, exitCodeFor, thrownError } from './exit-codes.ts';
 import { evaluateActive, runModel } from './inference.ts';
-import { AgentRoot } from './layout.ts';
+import { AgentRoot, checkPlanId } from './layout.ts';
 import { withRootLock } from './lock.ts';
 import { applyStagedDelta, stagedFiles, verifyPlan } from './staging.ts';
 import { readTelemetry } from './telemetry-log.ts';
@@ -47,7 +48,11 @@ const WORKLOAD_FLAGS = ['interval-ms', 'telemetry-cap', 'telemetry-keep'];
 
 const COMMANDS: Readonly<Record<Command, CommandSpec>> = {
   info: { args: [], flags: [], summary: 'the device: kind, memory, disk, versions, plans' },
-  status: { args: [], flags: [], summary: 'plans, uploads, the workload, the telemetry position' },
+  status: {
+    args: [],
+    flags: ['plan'],
+    summary: 'plans, uploads, the workload, the telemetry position, busy (with --plan: its upload files)',
+  },
   files: { args: ['planId'], flags: [], summary: 'complete files of an upload with their hashes' },
   'apply-delta': {
     args: ['planId'],
@@ -57,8 +62,8 @@ const COMMANDS: Readonly<Record<Command, CommandSpec>> = {
   verify: { args: ['planId'], flags: [], summary: 'check every hash of a staged or installed plan' },
   activate: {
     args: ['planId'],
-    flags: ['tolerance'],
-    summary: 'switch to a plan, health-checked (rolls back by itself)',
+    flags: ['tolerance', 'base'],
+    summary: 'switch to a plan, health-checked (rolls back by itself); --base: apply its delta first',
   },
   rollback: { args: [], flags: ['tolerance'], summary: 'switch back to the previous plan, health-checked' },
   eval: { args: [], flags: ['tolerance'], summary: 'the active plan on its on-device test slices' },
@@ -72,6 +77,7 @@ const COMMANDS: Readonly<Record<Command, CommandSpec>> = {
 
 const STRING_FLAGS = [
   'root',
+  'plan',
   'base',
   'tolerance',
   'input',
@@ -198,7 +204,7 @@ async function dispatch(p: Parsed): Promise<Result<unknown>> {
     case 'info':
       return info(root);
     case 'status':
-      return status(root);
+      return status(root, flags.plan);
     case 'files':
       return stagedFiles(root, args[0]!);
     case 'apply-delta': {
@@ -209,8 +215,20 @@ async function dispatch(p: Parsed): Promise<Result<unknown>> {
     }
     case 'verify':
       return verifyPlan(root, args[0]!);
-    case 'activate':
-      return withRootLock(root, () => activate(root, args[0]!, tolerance.value));
+    case 'activate': {
+      // With --base, one command (one lock, one session) rebuilds the plan from its delta and activates
+      // it; a delta already applied (an earlier attempt) is not there any more, and is not needed.
+      const base = flags.base;
+      const id = checkPlanId(args[0]!);
+      if (!id.ok) return id;
+      return withRootLock(root, async () => {
+        if (base !== undefined && existsSync(root.deltaDir(args[0]!))) {
+          const applied = await applyStagedDelta(root, args[0]!, base);
+          if (!applied.ok) return applied;
+        }
+        return activate(root, args[0]!, tolerance.value);
+      });
+    }
     case 'rollback':
       return withRootLock(root, () => rollback(root, tolerance.value));
     case 'eval':
@@ -325,6 +343,7 @@ function human(command: Command, value: unknown): string {
         `installed: ${v.plans.map(id).join(', ') || 'none'}; staged: ${v.staged.map(id).join(', ') || 'none'}`,
         `workload: ${w ? `${w.running ? 'running' : 'not running'} (pid ${w.pid}, started ${w.startedAt})` : 'never started'}`,
         `telemetry: last record ${v.telemetry.lastSeq}`,
+        ...(v.busy ? ['busy: a plan change (activate, rollback, apply-delta) is under way'] : []),
       ].join('\n');
     }
     case 'files':

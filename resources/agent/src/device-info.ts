@@ -13,7 +13,11 @@ import {
   type AgentStatus,
   type DeviceKind,
 } from '../../../shared/fleet/protocol.ts';
+import { gatewayInfo } from './gateway.ts';
+import { parseGatewayConfig } from './gateway-config.ts';
 import type { AgentRoot } from './layout.ts';
+import { lockHeld } from './lock.ts';
+import { stagedFiles } from './staging.ts';
 import { lastTelemetrySeq } from './telemetry-log.ts';
 import { readWorkload } from './workload.ts';
 
@@ -60,8 +64,12 @@ export function readConfig(root: AgentRoot): Result<AgentConfig> {
     return ok({ kind: 'linux' }); // not provisioned by the app (e.g. installed by hand): a Linux device
   }
   try {
-    const kind = (JSON.parse(text) as { kind?: unknown }).kind;
-    if (kind === 'linux' || kind === 'mcu-gateway') return ok({ kind: kind as DeviceKind });
+    const { kind, mcu } = JSON.parse(text) as { kind?: unknown; mcu?: unknown };
+    if (kind === 'linux') return ok({ kind: 'linux' });
+    if (kind === 'mcu-gateway') {
+      const config = parseGatewayConfig(mcu, root.configFile);
+      return config.ok ? ok({ kind: kind as DeviceKind, mcu: config.value }) : config;
+    }
   } catch {
     // reported below
   }
@@ -75,6 +83,7 @@ export function readConfig(root: AgentRoot): Result<AgentConfig> {
 export function info(root: AgentRoot): Result<AgentInfo> {
   const config = readConfig(root);
   if (!config.ok) return config;
+  if (config.value.kind === 'mcu-gateway') return gatewayInfo(root, config.value.mcu!);
   const mem = memory();
   const fs = disk(root.root);
   return ok({
@@ -94,7 +103,14 @@ export function info(root: AgentRoot): Result<AgentInfo> {
   });
 }
 
-export function status(root: AgentRoot): Result<AgentStatus> {
+/**
+ * `status [--plan <planId>]`. With a plan id it also answers what `files <planId>` would (the
+ * complete files of its upload with their hashes), so a rollout needs one command, not two, before it
+ * sends anything: every remote command costs a session setup on the device.
+ */
+export async function status(root: AgentRoot, planId?: string): Promise<Result<AgentStatus>> {
+  const files = planId === undefined ? undefined : await stagedFiles(root, planId);
+  if (files && !files.ok) return files;
   return ok({
     activePlan: root.linked('current'),
     previousPlan: root.linked('previous'),
@@ -102,5 +118,7 @@ export function status(root: AgentRoot): Result<AgentStatus> {
     staged: root.stagedPlans(),
     workload: readWorkload(root),
     telemetry: { lastSeq: lastTelemetrySeq(root.telemetryDir) },
+    busy: lockHeld(root),
+    ...(files ? { files: { planId: planId!, files: files.value } } : {}),
   });
 }

@@ -8,7 +8,23 @@ import { classify } from '../../../shared/runtime/classify.ts';
 import { checkHealth } from '../../../shared/runtime/health-slice.ts';
 import { prepareInput } from '../../../shared/runtime/input.ts';
 import { PagedRuntime } from '../../../shared/runtime/runtime.ts';
+import { gatewayOf } from './activation.ts';
+import { readConfig } from './device-info.ts';
+import { runOnGateway } from './gateway.ts';
 import type { AgentRoot } from './layout.ts';
+
+/** Commands that need onnxruntime on the device (run, bench) are not an MCU gateway's. */
+export function notOnGateway(root: AgentRoot, command: string): Result<void> {
+  const config = readConfig(root);
+  if (!config.ok) return config;
+  return config.value.kind === 'mcu-gateway'
+    ? fail(
+        'E_USAGE',
+        `${command} runs models with onnxruntime on a Linux device; this device is an MCU gateway.`,
+        'Use eval (the MCU on its health slices) or the telemetry of start.',
+      )
+    : ok(undefined);
+}
 
 /** The active plan's id, or E_NOT_FOUND (exit 5) when none is active. */
 export function activePlan(root: AgentRoot): Result<string> {
@@ -25,6 +41,17 @@ export function activePlan(root: AgentRoot): Result<string> {
 export async function evaluateActive(root: AgentRoot, tolerancePoints?: number): Promise<Result<EvalResult>> {
   const id = activePlan(root);
   if (!id.ok) return id;
+  const gw = gatewayOf(root);
+  if (!gw.ok) return gw;
+  if (gw.value) {
+    const ran = await runOnGateway(
+      root,
+      gw.value,
+      id.value,
+      tolerancePoints === undefined ? {} : { tolerancePoints },
+    );
+    return ran.ok ? ok(ran.value.health) : ran;
+  }
   const dir = root.planDir(id.value);
   return checkHealth(dir, root.healthDir(dir), tolerancePoints === undefined ? {} : { tolerancePoints });
 }
@@ -37,6 +64,8 @@ export async function runModel(
 ): Promise<Result<RunResult>> {
   const id = activePlan(root);
   if (!id.ok) return id;
+  const refused = notOnGateway(root, 'run');
+  if (!refused.ok) return refused;
   const opened = await PagedRuntime.open(root.planDir(id.value), { sessions: 'lazy' });
   if (!opened.ok) return opened;
   const runtime = opened.value;

@@ -17,6 +17,23 @@ function alive(pid: number): boolean {
   }
 }
 
+/**
+ * Whether a live process holds the root's lock (an activate, rollback or apply-delta under way).
+ * `status` reports it as `busy`, so the app can wait for an activation its cancelled rollout left running.
+ */
+export function lockHeld(root: AgentRoot): boolean {
+  let text: string;
+  try {
+    text = readFileSync(root.path('run', 'agent.lock'), 'utf8').trim();
+  } catch {
+    return false;
+  }
+  // Created but its pid not written yet: being taken right now.
+  if (text === '') return true;
+  const owner = Number(text);
+  return Number.isSafeInteger(owner) && owner > 0 && alive(owner);
+}
+
 /** Runs `fn` holding the root's lock; fails at once (E_DEVICE) when another live command holds it. */
 export async function withRootLock<T>(root: AgentRoot, fn: () => Promise<Result<T>>): Promise<Result<T>> {
   root.ensure();

@@ -15,7 +15,10 @@ import type { Split } from '../../../shared/datasets/types.ts';
 import { healthInputs, readHealthSlices, type HealthSlices } from '../../../shared/runtime/health-slice.ts';
 import { PagedRuntime } from '../../../shared/runtime/runtime.ts';
 import { writeFileSynced } from '../../../shared/core/durable-fs.ts';
+import { gatewayOf } from './activation.ts';
+import { appendTelemetry, runOnGateway, type Gateway } from './gateway.ts';
 import type { AgentRoot } from './layout.ts';
+import { withRootLock } from './lock.ts';
 import { TelemetryWriter, type NewTelemetry, type TelemetryLogOptions } from './telemetry-log.ts';
 
 export const DEFAULT_INTERVAL_MS = 5000;
@@ -94,7 +97,7 @@ export function startWorkload(
   }
 }
 
-function writePidFile(root: AgentRoot, pid: number): void {
+export function writePidFile(root: AgentRoot, pid: number): void {
   const temp = `${root.pidFile}.${process.pid}.tmp`;
   writeFileSynced(temp, Buffer.from(`${pid}\n`));
   renameSync(temp, root.pidFile);
@@ -144,6 +147,9 @@ export async function runWorkload(
   root: AgentRoot,
   options: WorkloadOptions,
 ): Promise<Result<{ windows: number }>> {
+  const gw = gatewayOf(root);
+  if (!gw.ok) return gw;
+  if (gw.value) return runGatewayWorkload(root, gw.value, options);
   const writer = TelemetryWriter.open(root.telemetryDir, options);
   if (!writer.ok) return writer;
   // The loop names itself in the pid file, so `status` and `stop` also see a loop systemd started.
@@ -240,6 +246,75 @@ export async function runWorkload(
   } finally {
     await open?.runtime.close();
     log.close();
+    if (readWorkload(root)?.pid === process.pid) rmSync(root.pidFile, { force: true });
+  }
+  return ok({ windows: window });
+}
+
+/**
+ * The loop on an MCU gateway: every interval, the microcontroller runs the active plan's export once
+ * (each task on its health-slice prefix) and the UART report is appended as telemetry. The log is
+ * opened per cycle under the root's lock, because an activation writes its health run there too; a
+ * stop kills a running MCU by its pid (the abort signal) before the loop exits.
+ */
+async function runGatewayWorkload(
+  root: AgentRoot,
+  gw: Gateway,
+  options: WorkloadOptions,
+): Promise<Result<{ windows: number }>> {
+  writePidFile(root, process.pid);
+  const interval = options.intervalMs ?? DEFAULT_INTERVAL_MS;
+  const controller = new AbortController();
+  let stopping = false;
+  let wake: (() => void) | undefined;
+  const stop = (): void => {
+    stopping = true;
+    controller.abort();
+    wake?.();
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  let window = 0;
+  let errors = 0;
+  const now = (): string => new Date().toISOString();
+  const pause = (ms: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  try {
+    while (!stopping) {
+      const planId = root.linked('current');
+      if (planId) {
+        const ran = await runOnGateway(root, gw, planId, { window, signal: controller.signal });
+        if (stopping) break;
+        if (!ran.ok) {
+          errors++;
+          process.stderr.write(`${now()} the MCU run of plan ${planId} failed: ${ran.error.message}\n`);
+        } else {
+          const records = ran.value.records.map((r) => (r.kind === 'device' ? { ...r, errors } : r));
+          for (;;) {
+            const written = await withRootLock(root, async () => appendTelemetry(root, records, options));
+            if (written.ok) {
+              errors = 0;
+              window++;
+              break;
+            }
+            if (written.error.code !== 'E_DEVICE' || stopping) {
+              errors++;
+              process.stderr.write(`${now()} cannot append telemetry: ${written.error.message}\n`);
+              break;
+            }
+            await pause(200); // an activation holds the lock; its health run ends soon
+          }
+        }
+      }
+      if (!stopping) await pause(interval);
+    }
+  } finally {
     if (readWorkload(root)?.pid === process.pid) rmSync(root.pidFile, { force: true });
   }
   return ok({ windows: window });
