@@ -13,13 +13,13 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { unwrap } from '../shared/core/errors.ts';
-import type { ProgressSink } from '../shared/core/progress.ts';
 import { formatBytes } from '../shared/core/units.ts';
 import { dataRoots } from '../shared/datasets/roots.ts';
 import { withDevice } from '../shared/fleet/device-link.ts';
 import { archivedPlan } from '../shared/fleet/plan-archive.ts';
 import { provisionDevice } from '../shared/fleet/provision.ts';
-import { runRollout } from '../shared/fleet/rollout.ts';
+import { ROLLOUT_PHASES, type RolloutPhase } from '../shared/fleet/phase-times.ts';
+import { runRollout, type RolloutReport } from '../shared/fleet/rollout.ts';
 import type { FleetStore } from '../shared/fleet/store/store.ts';
 import { pullTelemetry } from '../shared/fleet/telemetry-pull.ts';
 import { makeClientKey } from '../test/devices/client-key.ts';
@@ -84,28 +84,37 @@ async function scpToAll(
   return performance.now() - t0;
 }
 
-/**
- * The staging phase of a rollout, from its progress events: from the first device's 'staging' to the
- * last device's 'verifying' (the upload, or the delta's upload and rebuild on the device).
- */
-function stagingTimer(): { sink: ProgressSink; ms: () => number } {
-  let first = Infinity;
-  let last = 0;
-  return {
-    sink: (e) => {
-      if (e.stage !== 'rollout') return;
-      if (e.message === 'staging') first = Math.min(first, performance.now());
-      if (e.message === 'verifying') last = Math.max(last, performance.now());
-    },
-    ms: () => (last > first ? last - first : NaN),
+const PHASE_LABEL: Record<RolloutPhase, string> = {
+  connect: 'connect (TCP, key exchange, login)',
+  status: 'agent status (+ files of an interrupted upload)',
+  upload: 'SFTP upload',
+  activate: 'activate (verify, delta rebuild, install, switch, health check)',
+  reconcile: 'reconcile after a failure',
+};
+
+function meanPhase(r: RolloutReport, phase: RolloutPhase): number {
+  return r.devices.reduce((sum, d) => sum + (d.phaseMs[phase] ?? 0), 0) / Math.max(1, r.devices.length);
+}
+
+/** Mean milliseconds per device for each phase either rollout ran. */
+function phaseRows(full: RolloutReport, delta: RolloutReport): string[] {
+  const mean = (r: RolloutReport, phase: RolloutPhase): number | null => {
+    const values = r.devices.map((d) => d.phaseMs[phase]).filter((v): v is number => v !== undefined);
+    return values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / r.devices.length;
   };
+  const cell = (v: number | null) => (v === null ? '' : `${(v / 1000).toFixed(2)} s`);
+  return ROLLOUT_PHASES.flatMap((phase) => {
+    const f = mean(full, phase);
+    const d = mean(delta, phase);
+    return f === null && d === null ? [] : [`| ${PHASE_LABEL[phase]} | ${cell(f)} | ${cell(d)} |`];
+  });
 }
 
 async function telemetryRate(
   store: FleetStore,
   names: readonly string[],
   seconds: number,
-): Promise<{ rows: number; ms: number }> {
+): Promise<{ rows: number; ms: number; connectMs: number; fetchMs: number; storeMs: number }> {
   const devices = names.map((n) => unwrap(store.getDevice(n)));
   await Promise.all(devices.map((d) => withDevice(d, {}, (_c, agent) => agent.start(10)).then(unwrap)));
   try {
@@ -114,7 +123,15 @@ async function telemetryRate(
     await Promise.all(devices.map((d) => withDevice(d, {}, (_c, agent) => agent.stop()).then(unwrap)));
   }
   const pulled = unwrap(await pullTelemetry(store, names));
-  return { rows: pulled.inserted, ms: pulled.wallMs };
+  const mean = (f: (d: (typeof pulled.devices)[number]) => number) =>
+    pulled.devices.reduce((s, d) => s + f(d), 0) / Math.max(1, pulled.devices.length);
+  return {
+    rows: pulled.inserted,
+    ms: pulled.wallMs,
+    connectMs: mean((d) => d.wallMs - d.fetchMs - d.storeMs),
+    fetchMs: mean((d) => d.fetchMs),
+    storeMs: pulled.devices.reduce((s, d) => s + d.storeMs, 0),
+  };
 }
 
 export const fleetSection: BenchSection = {
@@ -140,23 +157,13 @@ export const fleetSection: BenchSection = {
       const roots = dataRoots(undefined, REPO);
 
       ctx.log('rollout, full…');
-      const fullPhases = stagingTimer();
       const full = unwrap(
-        await runRollout(
-          store,
-          { bundleDir: plan1, to: 'bench', waves: '100%', roots, concurrency: 3 },
-          { progress: fullPhases.sink },
-        ),
+        await runRollout(store, { bundleDir: plan1, to: 'bench', waves: '100%', roots, concurrency: 3 }),
       );
       if (full.state !== 'succeeded') throw new Error(`full rollout ${full.state}: ${full.reason}`);
       ctx.log('rollout, page delta…');
-      const deltaPhases = stagingTimer();
       const delta = unwrap(
-        await runRollout(
-          store,
-          { bundleDir: plan2.dir, to: 'bench', waves: '100%', roots, concurrency: 3 },
-          { progress: deltaPhases.sink },
-        ),
+        await runRollout(store, { bundleDir: plan2.dir, to: 'bench', waves: '100%', roots, concurrency: 3 }),
       );
       if (delta.state !== 'succeeded') throw new Error(`delta rollout ${delta.state}: ${delta.reason}`);
       const copy = unwrap(archivedPlan(store, full.planId));
@@ -180,12 +187,20 @@ export const fleetSection: BenchSection = {
         '| what | wall time | payload sent | per device |',
         '|---|---:|---:|---:|',
         `| wsep rollout, full (upload, verify, activate, health check) | ${(full.wallMs / 1000).toFixed(2)} s | ${formatBytes(full.bytesSent)} | ${perDevice(full.bytesSent)} |`,
-        `| … of which staging (upload with per-file hashes) | ${(fullPhases.ms() / 1000).toFixed(2)} s | | |`,
+        `| … of which on this machine first (check the bundle, cut health slices) | ${(full.prepareMs / 1000).toFixed(2)} s | | |`,
+        `| … of which devices, connect to last answer | ${((full.wallMs - full.prepareMs) / 1000).toFixed(2)} s | | |`,
         `| wsep rollout, page delta (same steps) | ${(delta.wallMs / 1000).toFixed(2)} s | ${formatBytes(delta.bytesSent)} | ${perDevice(delta.bytesSent)} |`,
-        `| … of which staging (delta upload, rebuild and check on the device) | ${(deltaPhases.ms() / 1000).toFixed(2)} s | | |`,
+        `| … of which on this machine first | ${(delta.prepareMs / 1000).toFixed(2)} s | | |`,
+        `| … of which devices, connect to last answer | ${((delta.wallMs - delta.prepareMs) / 1000).toFixed(2)} s | | |`,
         `| scp -r of the same plan copy (copy only, median of ${rounds}) | ${(scpMs / 1000).toFixed(2)} s | ${formatBytes(copyBytes * devices.length)} | ${formatBytes(copyBytes)} |`,
         '',
-        `Delta bytes ÷ full bytes: ${(delta.bytesSent / full.bytesSent).toFixed(3)}; delta bytes ÷ the bundle alone: ${(delta.bytesSent / (copy.bundleBytes * devices.length)).toFixed(3)}. Full rollout wall ÷ scp wall: ${(full.wallMs / scpMs).toFixed(2)}x, its staging alone ÷ scp: ${(fullPhases.ms() / scpMs).toFixed(2)}x (the rollout also verifies every hash and runs the health check on each device). Telemetry pull: ${telemetry.rows} rows in ${(telemetry.ms / 1000).toFixed(2)} s, ${Math.round(rowsPerSecond)} rows/s into SQLite.`,
+        'Per device, mean of the three (devices run in parallel, so these overlap in wall time):',
+        '',
+        '| phase | full | delta |',
+        '|---|---:|---:|',
+        ...phaseRows(full, delta),
+        '',
+        `Delta bytes ÷ full bytes: ${(delta.bytesSent / full.bytesSent).toFixed(3)}; delta bytes ÷ the bundle alone: ${(delta.bytesSent / (copy.bundleBytes * devices.length)).toFixed(3)}. Full rollout wall ÷ scp wall: ${(full.wallMs / scpMs).toFixed(2)}x, its upload alone ÷ scp: ${(meanPhase(full, 'upload') / scpMs).toFixed(2)}x (the rollout also verifies every hash and runs the health check on each device). Telemetry pull: ${telemetry.rows} rows in ${(telemetry.ms / 1000).toFixed(2)} s, ${Math.round(rowsPerSecond)} rows/s into SQLite; per device ${(telemetry.connectMs / 1000).toFixed(2)} s connecting and ${(telemetry.fetchMs / 1000).toFixed(2)} s in the agent's \`telemetry\` command (one batch), while the store's transactions took ${telemetry.storeMs.toFixed(0)} ms for all rows (${Math.round((telemetry.rows * 1000) / Math.max(1, telemetry.storeMs))} rows/s): the rate is the SSH and Node start-up, not SQLite.`,
       ].join('\n');
       return {
         markdown,
@@ -194,14 +209,21 @@ export const fleetSection: BenchSection = {
           fullBytes: full.bytesSent,
           deltaWallMs: delta.wallMs,
           deltaBytes: delta.bytesSent,
-          fullStagingMs: fullPhases.ms(),
-          deltaStagingMs: deltaPhases.ms(),
+          ...Object.fromEntries(
+            ROLLOUT_PHASES.flatMap((phase) => [
+              [`full_${phase}Ms`, meanPhase(full, phase)],
+              [`delta_${phase}Ms`, meanPhase(delta, phase)],
+            ]),
+          ),
+          fullPrepareMs: full.prepareMs,
+          deltaPrepareMs: delta.prepareMs,
           scpWallMs: scpMs,
           scpBytes: copyBytes * devices.length,
           deltaOverFullBytes: delta.bytesSent / full.bytesSent,
           fullOverScpWall: full.wallMs / scpMs,
           telemetryRows: telemetry.rows,
           telemetryRowsPerSecond: rowsPerSecond,
+          telemetryStoreMs: telemetry.storeMs,
         },
       };
     } finally {

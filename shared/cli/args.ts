@@ -8,7 +8,8 @@ export interface OptionSpec {
   /** Long name without dashes, e.g. 'l1'. */
   readonly name: string;
   readonly short?: string;
-  readonly kind: 'flag' | 'string' | 'number';
+  /** 'strings': a string that may be given more than once; its value is every one, in order. */
+  readonly kind: 'flag' | 'string' | 'number' | 'strings';
   readonly description: string;
   /** Shown in help as the value's placeholder. */
   readonly value?: string;
@@ -20,9 +21,11 @@ export interface OptionSpec {
   readonly aliasOf?: string;
 }
 
+export type OptionValue = string | number | boolean | readonly string[] | undefined;
+
 export interface ParsedArgs {
   readonly positionals: readonly string[];
-  readonly options: Readonly<Record<string, string | number | boolean | undefined>>;
+  readonly options: Readonly<Record<string, OptionValue>>;
 }
 
 export function parseArgs(
@@ -32,7 +35,7 @@ export function parseArgs(
 ): Result<ParsedArgs> {
   const byName = new Map(specs.map((s) => [s.name, s]));
   const byShort = new Map(specs.filter((s) => s.short).map((s) => [s.short!, s]));
-  const options: Record<string, string | number | boolean | undefined> = {};
+  const options: Record<string, OptionValue> = {};
   for (const s of specs) if (s.default !== undefined) options[s.name] = s.default;
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
@@ -73,6 +76,9 @@ export function parseArgs(
       const n = Number(value);
       if (!Number.isFinite(n)) return usage(command, `--${name} must be a number, got "${value}"`);
       options[key] = n;
+    } else if (spec.kind === 'strings') {
+      const before = options[key];
+      options[key] = [...(Array.isArray(before) ? (before as readonly string[]) : []), value];
     } else {
       options[key] = value;
     }
@@ -88,7 +94,9 @@ export function formatOptions(specs: readonly OptionSpec[]): string {
   const rows = specs
     .filter((s) => s.aliasOf === undefined)
     .map((s) => {
-      const left = `${s.short ? `-${s.short}, ` : '    '}--${s.name}${s.kind === 'flag' ? '' : ` <${s.value ?? s.kind}>`}`;
+      const placeholder =
+        s.kind === 'flag' ? '' : ` <${s.value ?? (s.kind === 'strings' ? 'string' : s.kind)}>`;
+      const left = `${s.short ? `-${s.short}, ` : '    '}--${s.name}${placeholder}${s.kind === 'strings' ? ' …' : ''}`;
       const def = s.default !== undefined && s.kind !== 'flag' ? ` (default: ${s.default})` : '';
       return [left, `${s.description}${def}`] as const;
     });

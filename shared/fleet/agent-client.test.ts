@@ -85,3 +85,49 @@ describe('AgentClient', () => {
     expect(!r2.ok && r2.error.hint).toMatch(/wsep devices provision "d"/);
   });
 });
+
+describe('AgentClient with an agent older than 1.1.0', () => {
+  /** Answers like agent 1.0.0: no `status --plan`, no `activate --base`; records what it was asked. */
+  function oldAgent() {
+    const asked: string[][] = [];
+    const reply = (code: number, body: unknown) =>
+      ok({ code, signal: null, stdout: Buffer.from(`${JSON.stringify(body)}\n`), stderr: Buffer.alloc(0) });
+    const transport: AgentTransport = {
+      exec: async (argv) => {
+        const args = argv.slice(4, -1); // after node, agent file, --root, root; before --json
+        asked.push(args);
+        if (args.includes('--plan') || (args[0] === 'activate' && args.includes('--base')))
+          return reply(AGENT_EXIT.usage, { ok: false, error: { code: 'E_USAGE', message: 'unknown flag' } });
+        const plans = { activePlan: null, previousPlan: null, plans: [], staged: [] };
+        if (args[0] === 'status')
+          return reply(0, { ok: true, value: { ...plans, workload: null, telemetry: { lastSeq: 0 } } });
+        if (args[0] === 'files') return reply(0, { ok: true, value: [{ path: 'a', bytes: 1, sha256: 'x' }] });
+        if (args[0] === 'apply-delta') return reply(0, { ok: true, value: { planId: args[1] } });
+        if (args[0] === 'activate')
+          return reply(0, { ok: true, value: { planId: args[1], active: args[1], previous: null } });
+        return reply(AGENT_EXIT.usage, { ok: false, error: { code: 'E_USAGE', message: 'no' } });
+      },
+    };
+    return { asked, agent: new AgentClient(transport, { device: 'old', nodePath: 'node', root: '/r' }) };
+  }
+
+  it('asks status and files one by one when status --plan is refused', async () => {
+    const { asked, agent } = oldAgent();
+    const planId = 'b'.repeat(64);
+    const status = unwrap(await agent.statusWithFiles(planId));
+    expect(status.files).toEqual({ planId, files: [{ path: 'a', bytes: 1, sha256: 'x' }] });
+    expect(asked.map((a) => a[0])).toEqual(['status', 'status', 'files']);
+  });
+
+  it('applies the delta, then activates, when activate --base is refused', async () => {
+    const { asked, agent } = oldAgent();
+    const [planId, base] = ['c'.repeat(64), 'd'.repeat(64)];
+    const activated = unwrap(await agent.activateDelta(planId, base, 2));
+    expect(activated.active).toBe(planId);
+    expect(asked).toEqual([
+      ['activate', planId, '--base', base, '--tolerance', '2'],
+      ['apply-delta', planId, '--base', base],
+      ['activate', planId, '--tolerance', '2'],
+    ]);
+  });
+});

@@ -134,6 +134,27 @@ export class AgentClient {
     return this.call<AgentStatus>('status', [], options);
   }
 
+  /**
+   * Status and the complete files of `planId`'s upload in one command (`status --plan`). An agent
+   * older than 1.1.0 refuses the flag as a usage error; then it is asked twice, as before.
+   */
+  async statusWithFiles(
+    planId: string,
+    options?: CallOptions,
+  ): Promise<Result<AgentStatus & { files: NonNullable<AgentStatus['files']> }>> {
+    const asked = await this.call<AgentStatus>('status', ['--plan', planId], options);
+    if (asked.ok && asked.value.files?.planId === planId)
+      return ok({ ...asked.value, files: asked.value.files });
+    if (asked.ok || asked.error.code === 'E_USAGE') {
+      const status = asked.ok ? asked : await this.status(options);
+      if (!status.ok) return status;
+      const files = await this.files(planId, options);
+      if (!files.ok) return files;
+      return ok({ ...status.value, files: { planId, files: files.value } });
+    }
+    return asked;
+  }
+
   /** Complete files under staging/<planId>/ with their hashes (what an interrupted upload left). */
   files(planId: string, options?: CallOptions): Promise<Result<StagedFile[]>> {
     return this.call<StagedFile[]>('files', [planId], options);
@@ -151,6 +172,29 @@ export class AgentClient {
   activate(planId: string, tolerancePoints?: number, options?: CallOptions): Promise<Result<ActivateResult>> {
     const args = tolerancePoints === undefined ? [planId] : [planId, '--tolerance', String(tolerancePoints)];
     return this.call<ActivateResult>('activate', args, options);
+  }
+
+  /**
+   * `activate <planId> --base <basePlanId>`: rebuilds the plan from the delta uploaded to
+   * staging/<planId>.delta/ (skipped when already rebuilt) and activates it, in one command. An agent
+   * older than 1.1.0 refuses --base as a usage error; then apply-delta and activate run one by one.
+   */
+  async activateDelta(
+    planId: string,
+    basePlanId: string,
+    tolerancePoints?: number,
+    options?: CallOptions,
+  ): Promise<Result<ActivateResult>> {
+    const tolerance = tolerancePoints === undefined ? [] : ['--tolerance', String(tolerancePoints)];
+    const both = await this.call<ActivateResult>(
+      'activate',
+      [planId, '--base', basePlanId, ...tolerance],
+      options,
+    );
+    if (both.ok || both.error.code !== 'E_USAGE') return both;
+    const applied = await this.applyDelta(planId, basePlanId, options);
+    if (!applied.ok) return applied;
+    return this.activate(planId, tolerancePoints, options);
   }
 
   rollback(options?: CallOptions): Promise<Result<ActivateResult>> {

@@ -9,7 +9,7 @@
  */
 import { fail, ok, type ErrorCode, type Result, type WsepError } from '../core/errors.ts';
 
-export const AGENT_VERSION = '1.0.0';
+export const AGENT_VERSION = '1.1.0';
 
 /** Stable exit codes of `wsep-agent`; a code's meaning never changes. */
 export const AGENT_EXIT = {
@@ -50,13 +50,57 @@ export const AGENT_LAYOUT = {
   /** Inside a staged or installed plan: the on-device test slices. */
   healthDir: 'health',
   healthFile: 'health/health.json',
+  /**
+   * An MCU gateway's files: provisioning uploads the firmware and the board and profile files; the
+   * agent keeps one export (blobs + mcu.json) per installed plan in `mcu/exports/<planId>/`.
+   */
+  mcu: {
+    firmware: 'mcu/firmware.elf',
+    board: 'mcu/board.json',
+    profile: 'mcu/profile.json',
+    exports: 'mcu/exports',
+  },
 } as const;
 
 export type DeviceKind = 'linux' | 'mcu-gateway';
 
+/**
+ * An MCU gateway's settings (`mcu` in agent.json): where provisioning put the firmware and the
+ * board/profile files (relative to the root), the one command line that runs the firmware on the
+ * microcontroller (a template: shared/mcu/qemu.ts MCU_COMMAND_VARIABLES), and the health check's size.
+ */
+export interface McuGatewayConfig {
+  readonly firmware: string;
+  readonly board: string;
+  readonly profile: string;
+  readonly command: string;
+  /** Samples per task the health check runs (a prefix of each slice; 0: the whole slice). */
+  readonly healthSamples: number;
+  readonly timeoutMs: number;
+  /** Level-2 read bandwidth the switch time is modelled with (bytes/s; stated in telemetry). */
+  readonly storageBytesPerSecond: number;
+}
+
 /** `<root>/agent.json`, written by provisioning. */
 export interface AgentConfig {
   readonly kind: DeviceKind;
+  /** Only for kind `mcu-gateway`. */
+  readonly mcu?: McuGatewayConfig;
+}
+
+/** What `info` adds on an MCU gateway: level 1 is the profile's FRAM, level 2 its flash storage. */
+export interface McuGatewayInfo {
+  readonly board: string;
+  readonly machine: string;
+  readonly cpu: string;
+  readonly profile: string;
+  readonly framBytes: number;
+  readonly flashBytes: number;
+  readonly command: string;
+  /** Whether the command's program is found on the gateway (PATH or an absolute path). */
+  readonly commandFound: boolean;
+  readonly firmwareBytes: number;
+  readonly healthSamples: number;
 }
 
 export type AgentCommand =
@@ -110,6 +154,8 @@ export interface AgentInfo {
   readonly level2FreeBytes: number;
   readonly activePlan: string | null;
   readonly previousPlan: string | null;
+  /** On an MCU gateway: the board, its memories and the command that runs it. */
+  readonly mcu?: McuGatewayInfo;
 }
 
 export interface WorkloadStatus {
@@ -130,6 +176,13 @@ export interface AgentStatus {
   readonly workload: WorkloadStatus | null;
   /** lastSeq: the last telemetry record's seq (0 when none was written). */
   readonly telemetry: { readonly lastSeq: number };
+  /**
+   * An activate, rollback or apply-delta holds the root's lock right now (agent ≥ 1.1.0; absent from
+   * older agents). A cancelled rollout's activation finishes on the device; the app waits for this.
+   */
+  readonly busy?: boolean;
+  /** With `status --plan <planId>` (agent ≥ 1.1.0): what `files <planId>` answers, in the same command. */
+  readonly files?: { readonly planId: string; readonly files: readonly StagedFile[] };
 }
 
 /** A complete file under `staging/<planId>/` (`.part` files are left out). */
@@ -168,8 +221,27 @@ export interface HealthModelResult {
   readonly measured: number;
   /** (expected − measured) × 100; negative when the device did better. */
   readonly dropPoints: number;
-  /** dropPoints ≤ tolerancePoints. */
+  /** dropPoints ≤ tolerancePoints (on an MCU gateway, also every sample agrees with the host). */
   readonly passed: boolean;
+  /** MCU gateway: samples in the whole slice (`samples` is the prefix that ran). */
+  readonly sliceSamples?: number;
+  /** MCU gateway: fraction of samples where the firmware predicts the host runtime's class. */
+  readonly agreement?: number;
+  readonly insnPerInference?: number;
+  readonly l2BytesPerSwitch?: number;
+}
+
+/** MCU gateway: the run behind a health check or an eval (the memory map from the firmware's UART). */
+export interface McuRunFigures {
+  readonly board: string;
+  readonly weights: string;
+  /** Says when only a prefix of each slice ran, and how large. */
+  readonly note: string;
+  readonly framUsedBytes: number;
+  readonly framBudgetBytes: number;
+  readonly l2UsedBytes: number;
+  readonly l2BudgetBytes: number;
+  readonly wallMs: number;
 }
 
 export interface HealthResult {
@@ -177,6 +249,7 @@ export interface HealthResult {
   readonly tolerancePoints: number;
   readonly models: readonly HealthModelResult[];
   readonly passed: boolean;
+  readonly mcu?: McuRunFigures;
 }
 
 /**
@@ -253,6 +326,18 @@ export interface TaskTelemetry {
   readonly accuracy: number;
   readonly switchMs: number;
   readonly inferMs: number;
+  /**
+   * MCU gateway: counted by the firmware. switchMs and inferMs are then modelled, not timed: level-2
+   * bytes at `storageBytesPerSecond`, and instructions at the board's clock (one per cycle).
+   */
+  readonly mcu?: {
+    readonly insnPerInference: number;
+    readonly l2BytesPerSwitch: number;
+    readonly macs: number;
+    readonly agreement: number | null;
+    readonly storageBytesPerSecond: number;
+    readonly sysclkHz: number;
+  };
 }
 
 export interface DeviceTelemetry {
@@ -267,6 +352,14 @@ export interface DeviceTelemetry {
   readonly rssBytes: number;
   /** Errors since the previous device record. */
   readonly errors: number;
+  /** MCU gateway: the memory map the firmware printed (level 1 = FRAM, level 2 = flash). */
+  readonly mcu?: {
+    readonly board: string;
+    readonly framUsedBytes: number;
+    readonly framBudgetBytes: number;
+    readonly l2UsedBytes: number;
+    readonly l2BudgetBytes: number;
+  };
 }
 
 export type TelemetryRecord = TaskTelemetry | DeviceTelemetry;

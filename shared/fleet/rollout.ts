@@ -1,23 +1,25 @@
 /**
  * Rolling a plan out to devices in waves, with an accuracy gate. Per device: connect (pinned key) →
- * status → skip when the plan is already active → stage (page delta or full, resuming) → verify →
- * activate with the health check, tolerance = the allowed drop → record what was measured and the
- * plans the device now reports. A canary wave goes first; a device whose on-device accuracy falls
- * more than the allowed drop below the app's (its agent has already switched back) stops the rollout
- * before the next wave, and so does a device that cannot be reached after retries. Every step is in
- * the store as it happens; when the rollout ends, the devices it touched are asked for their plans
- * again on fresh connections, so the store always says what the devices say.
+ * status with the files of an interrupted upload → skip when the plan is already active → stage
+ * (page delta or full, resuming) → activate, which verifies every hash (and rebuilds a delta) before
+ * it switches and runs the health check, tolerance = the allowed drop → record what was measured and
+ * the plans the agent answered. Two remote commands per device, since each costs an SSH session setup.
+ * A canary wave goes first; a device whose on-device accuracy falls more than the allowed drop below
+ * the app's (its agent has already switched back) stops the rollout before the next wave, and so
+ * does a device that cannot be reached after retries. Every step is in the store as it happens; when
+ * the rollout ends, the devices it touched that did not succeed are asked for their plans again on
+ * fresh connections, so the store always says what the devices say.
  */
 import { makeError, ok, type Result, type WsepError } from '../core/errors.ts';
 import { noProgress, type ProgressSink } from '../core/progress.ts';
 import { DEFAULT_HEALTH_TOLERANCE_POINTS } from '../runtime/health-slice.ts';
 import { healthFailureOf, type AgentClient } from './agent-client.ts';
 import { connectDevice, agentOf, isUnreachable, namingDevice, withDevice } from './device-link.ts';
+import { timed, type PhaseTimes } from './phase-times.ts';
 import { archivePlan, type ArchivedPlan } from './plan-archive.ts';
-import type { ActivateResult, HealthResult } from './protocol.ts';
-import { underRoot } from './provision.ts';
+import type { ActivateResult, AgentStatus, HealthResult } from './protocol.ts';
 import type { SshConnection } from './ssh/connection.ts';
-import { DeltaCache, stagePlan, type StageResult } from './staging.ts';
+import { DeltaCache, stagePlan } from './staging.ts';
 import type { FleetStore } from './store/store.ts';
 import type { Device, RolloutState, StepAccuracy, StepState } from './store/types.ts';
 import { resolveTargets } from './targets.ts';
@@ -71,6 +73,8 @@ export interface DeviceOutcome {
   /** The plans the device reported last (null when it could not be asked). */
   readonly activePlan: string | null;
   readonly previousPlan: string | null;
+  /** Where this device's time went, over all its attempts (phase-times.ts). */
+  readonly phaseMs: PhaseTimes;
 }
 
 export interface RolloutReport {
@@ -85,6 +89,8 @@ export interface RolloutReport {
   readonly bytesSent: number;
   readonly fullBytes: number;
   readonly wallMs: number;
+  /** Of wallMs, on this machine before any device: checking the bundle, cutting its health slices. */
+  readonly prepareMs: number;
 }
 
 function usageOf(
@@ -145,6 +151,8 @@ interface Context {
   readonly request: RolloutRequest;
   readonly progress: ProgressSink;
   readonly deltas: DeltaCache;
+  /** Phase times per device name, over its attempts. */
+  readonly times: Map<string, PhaseTimes>;
   /** Fraction of the rollout one device is worth, for progress. */
   readonly share: number;
   done: number;
@@ -177,12 +185,15 @@ async function deployOn(
   const sigOpt = { signal };
   const step = (patch: Parameters<FleetStore['updateStep']>[2]) =>
     store.updateStep(rolloutId, device.name, patch);
-  const status = await agent.status(sigOpt);
+  const times = ctx.times.get(device.name) ?? {};
+  ctx.times.set(device.name, times);
+  const status = await timed(times, 'status', () => agent.statusWithFiles(plan.planId, sigOpt));
   if (!status.ok) return status;
   store.markSeen(device.name);
   store.setDevicePlans(device.name, status.value.activePlan, status.value.previousPlan);
   const base: Omit<DeviceOutcome, 'state' | 'mode' | 'bytesSent' | 'measured' | 'error'> = {
     device: device.name,
+    phaseMs: times,
     wave,
     attempts: attempt,
     activePlan: status.value.activePlan,
@@ -199,66 +210,68 @@ async function deployOn(
     progress: ctx.progress,
     deltas: ctx.deltas,
     allowDelta: ctx.request.allowDelta !== false,
+    times,
   };
-  let staged: Result<StageResult> = await stagePlan(
+  const staged = await stagePlan(
     store,
     connection,
-    agent,
+    agent.endpoint,
     plan,
-    status.value.activePlan,
+    { activePlan: status.value.activePlan, present: status.value.files.files },
     stageOptions,
   );
-  if (
-    !staged.ok &&
-    !isUnreachable(staged.error) &&
-    staged.error.code !== 'E_CANCELLED' &&
-    staged.error.code !== 'E_DISK_FULL'
-  ) {
-    // A delta the device could not apply (its copy of the base plan is damaged): send the plan whole.
-    if (status.value.activePlan !== null && ctx.request.allowDelta !== false) {
-      staged = await stagePlan(store, connection, agent, plan, null, { ...stageOptions, allowDelta: false });
-    }
-  }
   if (!staged.ok) return staged;
   let sent = staged.value.bytesSent;
-  step({ state: 'verifying', mode: staged.value.mode, bytesSent: sent });
-  report(ctx, device.name, 0.6, 'verifying');
-  let verified = await agent.verify(plan.planId, sigOpt);
-  if (!verified.ok && !isUnreachable(verified.error) && verified.error.code !== 'E_CANCELLED') {
-    // A file damaged on the device after it arrived: its hash no longer matches, so a full staging
-    // sends exactly the damaged files again; then verify once more.
-    const again = await stagePlan(store, connection, agent, plan, null, {
-      ...stageOptions,
-      allowDelta: false,
-    });
-    if (!again.ok) return again;
-    sent += again.value.bytesSent;
-    step({ bytesSent: sent });
-    verified = await agent.verify(plan.planId, sigOpt);
-  }
-  if (!verified.ok) return verified;
-  step({ state: 'activating' });
-  report(ctx, device.name, 0.7, 'activating');
+  let mode = staged.value.mode;
+  step({ state: 'activating', mode, bytesSent: sent });
+  report(ctx, device.name, 0.6, 'activating');
   ctx.progress({
     stage: 'activate',
     task: device.name,
     step: 0,
-    fraction: Math.min(1, (ctx.done + 0.7) * ctx.share),
+    fraction: Math.min(1, (ctx.done + 0.6) * ctx.share),
   });
-  const activated = await agent.activate(plan.planId, ctx.maxDrop, sigOpt);
-  const after = await agent.status(sigOpt);
-  const plans = after.ok
-    ? { activePlan: after.value.activePlan, previousPlan: after.value.previousPlan }
-    : null;
+  // The agent verifies every hash before it switches (and a delta's rebuild before it takes the
+  // plan's name), so activation is the verify: no separate command, no second read of every byte.
+  const activateOnce = (basePlanId: string | null) =>
+    timed(times, 'activate', () =>
+      basePlanId === null
+        ? agent.activate(plan.planId, ctx.maxDrop, sigOpt)
+        : agent.activateDelta(plan.planId, basePlanId, ctx.maxDrop, sigOpt),
+    );
+  let activated = await activateOnce(staged.value.basePlanId);
+  if (!activated.ok && restageable(activated.error)) {
+    // A file damaged on the device after it arrived (its hash no longer matches), or a delta the
+    // device could not apply (its copy of the base plan is damaged): the files of the full plan whose
+    // hash differs are sent — exactly the damaged ones, or the whole plan — and activated once more.
+    const again = await timed(times, 'status', () => agent.statusWithFiles(plan.planId, sigOpt));
+    if (!again.ok) return again;
+    const full = await stagePlan(
+      store,
+      connection,
+      agent.endpoint,
+      plan,
+      { activePlan: again.value.activePlan, present: again.value.files.files },
+      { ...stageOptions, allowDelta: false },
+    );
+    if (!full.ok) return full;
+    sent += full.value.bytesSent;
+    mode = mode === 'delta' && full.value.filesSent > 0 ? 'full' : mode;
+    step({ mode, bytesSent: sent });
+    activated = await activateOnce(null);
+  }
+  // What the device now runs: the agent's answer says it (after a failed check, where it switched
+  // back to); any other failure is asked again on a fresh connection when the rollout ends.
+  const answered = activated.ok ? activated.value : healthFailureOf(activated.error);
+  const plans = answered ? { activePlan: answered.active, previousPlan: answered.previous } : null;
   if (plans) store.setDevicePlans(device.name, plans.activePlan, plans.previousPlan);
-  const mode = staged.value.mode;
   if (activated.ok) {
     const measured = measuredOf(activated.value.health);
     step({ state: 'succeeded', measured, bytesSent: sent, endedAt: new Date().toISOString() });
     report(ctx, device.name, 1, 'activated');
     return ok({
       ...base,
-      ...(plans ?? { activePlan: activated.value.active, previousPlan: activated.value.previous }),
+      ...plans,
       state: 'succeeded',
       mode,
       bytesSent: sent,
@@ -283,13 +296,24 @@ async function deployOn(
   report(ctx, device.name, 1, 'health check failed; rolled back');
   return ok({
     ...base,
-    ...(plans ?? { activePlan: failure.active, previousPlan: failure.previous }),
+    ...plans,
     state: 'rolled-back',
     mode,
     bytesSent: sent,
     measured,
     error,
   });
+}
+
+/** Failures of an activation that a full staging of the files whose hash differs can mend. */
+function restageable(error: WsepError): boolean {
+  return (
+    !isUnreachable(error) &&
+    error.code !== 'E_CANCELLED' &&
+    error.code !== 'E_DISK_FULL' &&
+    error.code !== 'E_HEALTH' &&
+    error.code !== 'E_USAGE'
+  );
 }
 
 /** One attempt on one device, from connecting to the recorded outcome. */
@@ -306,10 +330,16 @@ async function deviceAttempt(
     ...(attempt === 1 ? { startedAt: new Date().toISOString() } : {}),
   });
   report(ctx, device.name, 0, attempt === 1 ? 'connecting' : `connecting (attempt ${attempt})`);
-  const connection = await connectDevice(device, {
-    signal,
-    ...(ctx.request.connectTimeoutMs !== undefined ? { connectTimeoutMs: ctx.request.connectTimeoutMs } : {}),
-  });
+  const times = ctx.times.get(device.name) ?? {};
+  ctx.times.set(device.name, times);
+  const connection = await timed(times, 'connect', () =>
+    connectDevice(device, {
+      signal,
+      ...(ctx.request.connectTimeoutMs !== undefined
+        ? { connectTimeoutMs: ctx.request.connectTimeoutMs }
+        : {}),
+    }),
+  );
   if (!connection.ok) return connection;
   try {
     const outcome = await deployOn(
@@ -328,20 +358,23 @@ async function deviceAttempt(
 }
 
 /**
- * The agent's lock file (resources/agent/src/lock.ts): held while an activate, rollback or apply-delta
- * runs. A cancelled rollout closes its connection, but an activation already under way on the device
- * finishes; its plans are read once it has.
+ * How long a reconcile waits for a plan change under way on the device: a cancelled rollout closes its
+ * connection, but an activation already running there finishes (its health check included).
  */
-export const AGENT_LOCK_FILE = 'run/agent.lock';
 const IDLE_WAIT_MS = 30_000;
+const IDLE_POLL_MS = 300;
 
-async function untilIdle(connection: SshConnection, root: string): Promise<void> {
-  const lock = underRoot(root, AGENT_LOCK_FILE);
+/**
+ * The agent's status once it is not busy (`busy`: its lock is held by an activate, rollback or
+ * apply-delta), or the last status after IDLE_WAIT_MS. An agent older than 1.1.0 has no `busy`: its
+ * first answer is taken.
+ */
+async function statusWhenIdle(agent: AgentClient): Promise<Result<AgentStatus>> {
   const deadline = performance.now() + IDLE_WAIT_MS;
-  while (performance.now() < deadline) {
-    const held = await connection.readFile(lock);
-    if (!held.ok) return;
-    await sleepMs(200, undefined);
+  for (;;) {
+    const asked = await agent.status({ timeoutMs: 60_000 });
+    if (!asked.ok || asked.value.busy !== true || performance.now() >= deadline) return asked;
+    await sleepMs(IDLE_POLL_MS, undefined);
   }
 }
 
@@ -354,10 +387,7 @@ export async function reconcileDevice(
   const asked = await withDevice(
     device,
     connectTimeoutMs !== undefined ? { connectTimeoutMs } : {},
-    async (connection, agent) => {
-      await untilIdle(connection, device.root);
-      return agent.status({ timeoutMs: 60_000 });
-    },
+    (_connection, agent) => statusWhenIdle(agent),
   );
   if (!asked.ok) {
     if (isUnreachable(asked.error)) store.markOffline(device.name, asked.error.message);
@@ -408,6 +438,7 @@ export async function runRollout(
     ...(options.signal ? { signal: options.signal } : {}),
   });
   if (!plan.ok) return plan;
+  const prepareMs = performance.now() - started;
   const waves = splitWaves(targets.value, shares);
   const created = store.createRollout({
     planId: plan.value.planId,
@@ -439,6 +470,7 @@ export async function runRollout(
     request,
     progress,
     deltas: new DeltaCache(),
+    times: new Map(),
     share: 1 / Math.max(1, targets.value.length),
     done: 0,
   };
@@ -509,6 +541,7 @@ export async function runRollout(
           error,
           activePlan: null,
           previousPlan: null,
+          phaseMs: ctx.times.get(p.item.name) ?? {},
         });
         if (cancelled) {
           state = 'cancelled';
@@ -531,7 +564,11 @@ export async function runRollout(
   for (const device of touched) {
     const outcome = outcomes.get(device.name);
     if (outcome && (outcome.state === 'succeeded' || outcome.state === 'skipped')) continue;
-    const asked = await reconcileDevice(store, device, request.connectTimeoutMs);
+    const times = ctx.times.get(device.name) ?? {};
+    ctx.times.set(device.name, times);
+    const asked = await timed(times, 'reconcile', () =>
+      reconcileDevice(store, device, request.connectTimeoutMs),
+    );
     if (asked.ok && outcome) outcomes.set(device.name, { ...outcome, ...asked.value });
   }
   const finished = store.finishRollout(rolloutId, state, reason);
@@ -549,6 +586,7 @@ export async function runRollout(
         error: s.error,
         activePlan: null,
         previousPlan: null,
+        phaseMs: ctx.times.get(s.device) ?? {},
       },
   );
   const bytesSent = devicesOut.reduce((sum, d) => sum + d.bytesSent, 0);
@@ -594,6 +632,7 @@ export async function runRollout(
     bytesSent,
     fullBytes: plan.value.files.reduce((s, f) => s + f.bytes, 0) * targets.value.length,
     wallMs: performance.now() - started,
+    prepareMs,
   });
 }
 

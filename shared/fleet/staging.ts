@@ -1,9 +1,12 @@
 /**
- * Putting a plan into a device's `staging/<planId>/`: either the whole copy (bundle + health slices),
- * or — when the device's active plan is one the store holds — a page delta against it (only pages
- * the device holds nowhere, new graphs and the new manifest; shared/image diff), which the agent
- * rebuilds and verifies with `apply-delta`. Either way an interrupted upload resumes: the agent lists
- * the complete files it has (`files`), and those with the right size and hash are not sent again.
+ * Putting a plan onto a device: either the whole copy (bundle + health slices) into
+ * `staging/<planId>/`, or — when the device's active plan is one the store holds — a page delta
+ * against it into `staging/<planId>.delta/` (only pages the device holds nowhere, new graphs and the
+ * new manifest; shared/image diff), which the agent rebuilds and verifies when it activates the plan
+ * (`activate --base`). An interrupted upload resumes: the agent's `status --plan` lists the complete
+ * files it has, and those with the right size and hash are not sent again. Files go over the
+ * connection's one SFTP session a few at a time, so one file's open, fsync and rename round trips
+ * overlap another's bytes.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,10 +14,9 @@ import { join } from 'node:path';
 import { ok, type Result } from '../core/errors.ts';
 import { noProgress, type ProgressSink } from '../core/progress.ts';
 import { diffBundles, writeDelta } from '../image/diff.ts';
-import type { AgentClient } from './agent-client.ts';
 import { archivedPlan, type ArchivedPlan } from './plan-archive.ts';
 import { listPlanFiles, missingFiles, totalBytes } from './plan-files.ts';
-import { isUnreachable } from './device-link.ts';
+import type { PhaseTimes } from './phase-times.ts';
 import { AGENT_LAYOUT, type StagedFile } from './protocol.ts';
 import { underRoot } from './provision.ts';
 import type { SshConnection } from './ssh/connection.ts';
@@ -25,7 +27,7 @@ export type StageMode = 'full' | 'delta';
 export interface StageResult {
   readonly planId: string;
   readonly mode: StageMode;
-  /** The plan the delta was made against (delta mode). */
+  /** The plan the delta was made against (delta mode): activate with `--base` it to rebuild the plan. */
   readonly basePlanId: string | null;
   /** Payload bytes uploaded for this plan. */
   readonly bytesSent: number;
@@ -43,6 +45,8 @@ export interface StageOptions {
   readonly allowDelta?: boolean;
   /** Where deltas are made (per rollout; reused for devices with the same active plan). */
   readonly deltas?: DeltaCache;
+  /** The upload's wall time is added to `upload`. */
+  readonly times?: PhaseTimes;
 }
 
 /** Deltas made during one rollout, by base plan id, in a temporary folder removed by `dispose`. */
@@ -87,17 +91,25 @@ export interface DeltaFolder {
 
 const isHealthFile = (f: StagedFile) => f.path.startsWith(`${AGENT_LAYOUT.healthDir}/`);
 
+/** Files in flight at once on the one SFTP session (each with its own window of writes). */
+export const FILES_IN_FLIGHT = 4;
+
 interface Sender {
   readonly connection: SshConnection;
   readonly device: string;
   readonly progress: ProgressSink;
   readonly signal: AbortSignal | undefined;
   /** Bytes of everything this staging will upload, for progress. */
-  total: number;
+  readonly total: number;
+  /** Bytes acknowledged so far, over every file. */
   done: number;
 }
 
-/** Uploads `files` from `localDir` to `remoteDir`, one after another, reporting bytes as they go. */
+/**
+ * Uploads `files` from `localDir` to `remoteDir`, FILES_IN_FLIGHT at a time, reporting bytes as they
+ * go. After the first failure no new file is started; the first failure is the answer (the others
+ * failed because of it, or finished and will be found complete by a resumed upload).
+ */
 async function sendFiles(
   sender: Sender,
   localDir: string,
@@ -105,81 +117,113 @@ async function sendFiles(
   files: readonly StagedFile[],
 ): Promise<Result<number>> {
   let sent = 0;
-  for (const f of files) {
-    const before = sender.done;
-    const up = await sender.connection.upload(join(localDir, f.path), `${remoteDir}/${f.path}`, {
-      ...(sender.signal ? { signal: sender.signal } : {}),
-      onBytes: (n) =>
-        sender.progress({
-          stage: 'upload',
-          task: sender.device,
-          step: before + n,
-          total: sender.total,
-          fraction: sender.total > 0 ? Math.min(1, (before + n) / sender.total) : 1,
-          message: f.path,
-        }),
-    });
-    if (!up.ok) return up;
-    sent += up.value.bytes;
-    sender.done = before + up.value.bytes;
-  }
-  return ok(sent);
+  let next = 0;
+  let failure: Result<never> | null = null;
+  const lane = async (): Promise<void> => {
+    while (failure === null && next < files.length) {
+      const f = files[next++]!;
+      let counted = 0;
+      const up = await sender.connection.upload(join(localDir, f.path), `${remoteDir}/${f.path}`, {
+        ...(sender.signal ? { signal: sender.signal } : {}),
+        onBytes: (n) => {
+          sender.done += n - counted;
+          counted = n;
+          sender.progress({
+            stage: 'upload',
+            task: sender.device,
+            step: sender.done,
+            total: sender.total,
+            fraction: sender.total > 0 ? Math.min(1, sender.done / sender.total) : 1,
+            message: f.path,
+          });
+        },
+      });
+      if (!up.ok) {
+        failure ??= up;
+        return;
+      }
+      sent += up.value.bytes;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(FILES_IN_FLIGHT, files.length) }, lane));
+  return failure ?? ok(sent);
 }
 
 /**
- * Stages `plan` on the device behind `connection`. `activePlan` is what the device's agent reports as
- * active (the base of a delta). The files of an earlier interrupted staging are reused.
+ * Stages `plan` on the device behind `connection`. `device` is what its agent's `status --plan`
+ * answered: the active plan (the base of a delta) and the complete files of an earlier, interrupted
+ * upload of this plan, which are not sent again. When those are the whole plan (an upload that
+ * finished, or a plan whose health check failed and was kept), nothing is sent.
  */
 export async function stagePlan(
   store: FleetStore,
   connection: SshConnection,
-  agent: AgentClient,
+  endpoint: { readonly device: string; readonly root: string },
   plan: ArchivedPlan,
-  activePlan: string | null,
+  device: { readonly activePlan: string | null; readonly present: readonly StagedFile[] },
   options: StageOptions = {},
 ): Promise<Result<StageResult>> {
-  const device = agent.endpoint.device;
-  const root = agent.endpoint.root;
-  const signal = options.signal;
-  const sigOpt = signal ? { signal } : {};
-  const stagingDir = underRoot(root, `${AGENT_LAYOUT.staging}/${plan.planId}`);
+  const t0 = performance.now();
+  try {
+    return await stage(store, connection, endpoint, plan, device, options);
+  } finally {
+    if (options.times) options.times.upload = (options.times.upload ?? 0) + (performance.now() - t0);
+  }
+}
+
+async function stage(
+  store: FleetStore,
+  connection: SshConnection,
+  endpoint: { readonly device: string; readonly root: string },
+  plan: ArchivedPlan,
+  device: { readonly activePlan: string | null; readonly present: readonly StagedFile[] },
+  options: StageOptions,
+): Promise<Result<StageResult>> {
+  const stagingDir = underRoot(endpoint.root, `${AGENT_LAYOUT.staging}/${plan.planId}`);
   const sentBefore = connection.bytesSent;
-  const present = await agent.files(plan.planId, sigOpt);
-  if (!present.ok) return present;
   const fullBytes = totalBytes(plan.files);
-  const sender: Sender = {
+  const needed = missingFiles(plan.files, device.present);
+  const sender = (total: number): Sender => ({
     connection,
-    device,
+    device: endpoint.device,
     progress: options.progress ?? noProgress,
-    signal,
-    total: 0,
+    signal: options.signal,
+    total,
     done: 0,
-  };
+  });
+  const activePlan = device.activePlan;
   const base =
-    options.allowDelta !== false && activePlan !== null && activePlan !== plan.planId
+    needed.length > 0 && options.allowDelta !== false && activePlan !== null && activePlan !== plan.planId
       ? archivedPlan(store, activePlan)
       : undefined;
   if (base?.ok) {
     const cache = options.deltas ?? new DeltaCache();
     try {
-      return await stageDelta(
-        sender,
-        agent,
-        plan,
-        base.value,
-        cache,
-        stagingDir,
+      const delta = await cache.get(base.value, plan);
+      if (!delta.ok) return delta;
+      // Health files whose content the base plan's slices lack; the agent takes the rest from there.
+      const health = missingFiles(plan.files.filter(isHealthFile), base.value.files.filter(isHealthFile));
+      const deltaDir = `${stagingDir}${AGENT_LAYOUT.deltaSuffix}`;
+      const upload = sender(totalBytes(delta.value.files) + totalBytes(health));
+      const deltaSent = await sendFiles(upload, delta.value.dir, deltaDir, delta.value.files);
+      if (!deltaSent.ok) return deltaSent;
+      const healthSent = await sendFiles(upload, plan.dir, deltaDir, health);
+      if (!healthSent.ok) return healthSent;
+      const filesSent = delta.value.files.length + health.length;
+      return ok({
+        planId: plan.planId,
+        mode: 'delta',
+        basePlanId: base.value.planId,
+        bytesSent: connection.bytesSent - sentBefore,
+        filesSent,
+        filesSkipped: plan.files.length - filesSent,
         fullBytes,
-        sentBefore,
-        sigOpt,
-      );
+      });
     } finally {
       if (!options.deltas) cache.dispose();
     }
   }
-  const needed = missingFiles(plan.files, present.value);
-  sender.total = totalBytes(needed);
-  const sent = await sendFiles(sender, plan.dir, stagingDir, needed);
+  const sent = await sendFiles(sender(totalBytes(needed)), plan.dir, stagingDir, needed);
   if (!sent.ok) return sent;
   return ok({
     planId: plan.planId,
@@ -188,58 +232,6 @@ export async function stagePlan(
     bytesSent: connection.bytesSent - sentBefore,
     filesSent: needed.length,
     filesSkipped: plan.files.length - needed.length,
-    fullBytes,
-  });
-}
-
-/**
- * The bundle as a page delta into `staging/<planId>.delta/`, with the health files in its `health/`:
- * only those whose content the base plan's slices lack (the agent takes the rest from the installed
- * base plan). An agent that cannot do that says so when applying; then every health file is sent and
- * the delta applied once more.
- */
-async function stageDelta(
-  sender: Sender,
-  agent: AgentClient,
-  plan: ArchivedPlan,
-  base: ArchivedPlan,
-  cache: DeltaCache,
-  stagingDir: string,
-  fullBytes: number,
-  sentBefore: number,
-  sigOpt: { signal?: AbortSignal },
-): Promise<Result<StageResult>> {
-  const delta = await cache.get(base, plan);
-  if (!delta.ok) return delta;
-  const deltaDir = `${stagingDir}${AGENT_LAYOUT.deltaSuffix}`;
-  const health = plan.files.filter(isHealthFile);
-  const baseHealth = base.files.filter(isHealthFile);
-  const changedHealth = missingFiles(health, baseHealth);
-  sender.total = totalBytes(delta.value.files) + totalBytes(changedHealth);
-  const deltaSent = await sendFiles(sender, delta.value.dir, deltaDir, delta.value.files);
-  if (!deltaSent.ok) return deltaSent;
-  const healthSent = await sendFiles(sender, plan.dir, deltaDir, changedHealth);
-  if (!healthSent.ok) return healthSent;
-  let filesSent = delta.value.files.length + changedHealth.length;
-  let applied = await agent.applyDelta(plan.planId, base.planId, sigOpt);
-  if (!applied.ok && !isUnreachable(applied.error) && applied.error.code !== 'E_CANCELLED') {
-    const rest = missingFiles(health, changedHealth);
-    if (rest.length > 0) {
-      sender.total += totalBytes(rest);
-      const restSent = await sendFiles(sender, plan.dir, deltaDir, rest);
-      if (!restSent.ok) return restSent;
-      filesSent += rest.length;
-      applied = await agent.applyDelta(plan.planId, base.planId, sigOpt);
-    }
-  }
-  if (!applied.ok) return applied;
-  return ok({
-    planId: plan.planId,
-    mode: 'delta',
-    basePlanId: base.planId,
-    bytesSent: sender.connection.bytesSent - sentBefore,
-    filesSent,
-    filesSkipped: plan.files.length - filesSent,
     fullBytes,
   });
 }

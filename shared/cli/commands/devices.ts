@@ -11,6 +11,7 @@ import { formatBytes } from '../../core/units.ts';
 import { provisionDevice } from '../../fleet/provision.ts';
 import { probeHostKey } from '../../fleet/ssh/connection.ts';
 import { isFingerprint } from '../../fleet/ssh/host-key.ts';
+import { describeMcuFigures, mcuFigures } from '../../fleet/mcu-telemetry.ts';
 import type { FleetStore } from '../../fleet/store/store.ts';
 import { DEVICE_KINDS, type Device, type DeviceKind } from '../../fleet/store/types.ts';
 import type { ParsedArgs } from '../args.ts';
@@ -21,13 +22,20 @@ import { JSON_OPTION, STORE_OPTION, json, shortId, table, withStore } from './fl
 export const DEFAULT_DEVICE_ROOT = '/opt/wsep';
 
 const USAGE =
-  'wsep devices add <name> --host <h> --key <path> [--port 22] [--user u] [--root dir] [--node path] [--kind linux|mcu-gateway] [--tag t1,t2]\n' +
+  'wsep devices add <name> --host <h> --key <path> [--port 22] [--user u] [--root dir] [--node path] [--kind linux|mcu-gateway] [--tag t1,t2 | --tag t1 --tag t2]\n' +
   '       wsep devices accept-key <name> [--fingerprint SHA256:…]\n' +
   '       wsep devices list [--tag t] | show <name> | provision <name> | remove <name>';
 
 function text(args: ParsedArgs, name: string): string | undefined {
   const v = args.options[name];
   return typeof v === 'string' && v !== '' ? v : undefined;
+}
+
+/** Every --tag given (the option repeats), each split at commas; empty ones dropped, duplicates once. */
+function tagsOf(args: ParsedArgs): string[] {
+  const v = args.options['tag'];
+  const given = Array.isArray(v) ? (v as readonly string[]) : typeof v === 'string' ? [v] : [];
+  return [...new Set(given.flatMap((t) => t.split(',')).filter((t) => t !== ''))];
 }
 
 function osUser(): string {
@@ -48,7 +56,9 @@ function describeDevice(d: Device): string {
     `  status ${d.status}${d.statusReason ? ` (${d.statusReason})` : ''}, last seen ${d.lastSeen ?? 'never'}`,
     `  plans: active ${shortId(d.activePlan)}, previous ${shortId(d.previousPlan)}`,
     caps
-      ? `  capacities: level 1 ${formatBytes(caps.level1Bytes)}, level 2 ${formatBytes(caps.level2Bytes)}, ${caps.arch}, agent ${caps.agentVersion}, onnxruntime ${caps.onnxruntime ?? 'missing'}`
+      ? d.kind === 'mcu-gateway'
+        ? `  capacities: FRAM (level 1) ${formatBytes(caps.level1Bytes)}, flash (level 2) ${formatBytes(caps.level2Bytes)}, gateway ${caps.arch}, agent ${caps.agentVersion}`
+        : `  capacities: level 1 ${formatBytes(caps.level1Bytes)}, level 2 ${formatBytes(caps.level2Bytes)}, ${caps.arch}, agent ${caps.agentVersion}, onnxruntime ${caps.onnxruntime ?? 'missing'}`
       : '  capacities: unknown (not provisioned)',
     `  tags ${d.tags.length > 0 ? d.tags.map((t) => JSON.stringify(t)).join(', ') : '—'}`,
   ].join('\n');
@@ -67,7 +77,7 @@ const add: Sub = async (store, args, ctx) => {
     return fail('E_USAGE', `--kind must be one of ${DEVICE_KINDS.join(', ')}, got "${kind}".`);
   const port = Number(args.options['port'] ?? 22);
   const user = text(args, 'user') ?? osUser();
-  const tags = (text(args, 'tag') ?? '').split(',').filter((t) => t !== '');
+  const tags = tagsOf(args);
   const probe = await probeHostKey({ host, port, user, connectTimeoutMs: 10_000 }, { signal: ctx.signal });
   const added = store.addDevice({
     name,
@@ -186,9 +196,13 @@ const acceptKey: Sub = async (store, args, ctx) => {
 };
 
 const list: Sub = async (store, args, ctx) => {
-  const tag = text(args, 'tag');
-  const devices = store.listDevices(tag !== undefined ? { tag } : {});
-  if (!devices.ok) return devices;
+  const tags = tagsOf(args);
+  const listed = store.listDevices(tags.length === 1 ? { tag: tags[0]! } : {});
+  if (!listed.ok) return listed;
+  // Several tags: devices with any of them.
+  const devices = {
+    value: tags.length > 1 ? listed.value.filter((d) => d.tags.some((t) => tags.includes(t))) : listed.value,
+  };
   if (json(args)) {
     ctx.out(JSON.stringify(devices.value, null, 2));
     return ok(0);
@@ -226,6 +240,9 @@ const show: Sub = async (store, args, ctx) => {
     return ok(0);
   }
   ctx.out(describeDevice(device.value));
+  const summary = store.telemetrySummary(device.value.name);
+  const mcu = summary.ok ? mcuFigures(summary.value) : null;
+  if (mcu) ctx.out(`  MCU (latest telemetry): ${describeMcuFigures(mcu)}`);
   if (rollouts.value.length > 0) {
     ctx.out('  recent rollouts:');
     for (const r of rollouts.value)
@@ -311,9 +328,10 @@ export const devicesCommand: Command = {
     },
     {
       name: 'tag',
-      kind: 'string',
+      kind: 'strings',
       value: 'tags',
-      description: 'add: tags, comma-separated; list: only devices with this tag.',
+      description:
+        'add: tags, comma-separated or the option repeated; list: only devices with one of these tags.',
     },
     {
       name: 'fingerprint',

@@ -47,6 +47,10 @@ describe('the fleet commands without devices', () => {
         'id_ed25519',
         '--tag',
         'lab,$(x)',
+        '--tag',
+        'west',
+        '--tag',
+        'lab',
         ...store,
       ],
       dir,
@@ -58,9 +62,21 @@ describe('the fleet commands without devices', () => {
       hostKeyFingerprint: null,
       probedHostKeyFingerprint: null,
       keyPath: join(dir, 'id_ed25519'),
-      tags: ['$(x)', 'lab'],
+      tags: ['$(x)', 'lab', 'west'],
       status: 'new',
     });
+    const byTags = await runCommandInProcess(
+      devicesCommand,
+      ['list', '--tag', 'west', '--tag', 'nowhere', '--json', ...store],
+      dir,
+    );
+    expect(JSON.parse(byTags.out).map((d: { name: string }) => d.name)).toEqual(['far away']);
+    const otherTag = await runCommandInProcess(
+      devicesCommand,
+      ['list', '--tag', 'east', '--json', ...store],
+      dir,
+    );
+    expect(JSON.parse(otherTag.out)).toEqual([]);
     const rollout = await runCommandInProcess(rolloutCommand, [dir, '--to', 'lab', ...store], dir);
     expect(rollout.code).toBe(1);
     expect(rollout.error).toMatch(/No host key is accepted yet for "far away", so the rollout did not start/);

@@ -3,6 +3,8 @@
  * accuracy its telemetry reports — with the recent rollouts and what the store's invariants say.
  */
 import { fail, ok } from '../../core/errors.ts';
+import { formatBytes } from '../../core/units.ts';
+import { describeMcuFigures, mcuFigures } from '../../fleet/mcu-telemetry.ts';
 import type { Command } from '../command.ts';
 import { JSON_OPTION, STORE_OPTION, json, percent, shortId, table, withStore } from './fleet-cli.ts';
 
@@ -40,6 +42,7 @@ export const fleetCommand: Command = {
           meanAccuracy: mean,
           models: accuracies.length,
           telemetryRows: summary.ok ? summary.value.rows : 0,
+          mcu: summary.ok ? mcuFigures(summary.value) : null,
         };
       });
       if (json(args)) {
@@ -64,6 +67,11 @@ export const fleetCommand: Command = {
             ]),
           ]),
         );
+      for (const r of rows)
+        if (r.device.kind === 'mcu-gateway' && r.device.capacities)
+          ctx.out(
+            `${r.device.name} (MCU gateway): ${r.mcu ? describeMcuFigures(r.mcu) : `FRAM ${formatBytes(r.device.capacities.level1Bytes)}, flash ${formatBytes(r.device.capacities.level2Bytes)}, no MCU telemetry yet`}`,
+          );
       if (rollouts.value.length > 0) {
         ctx.out('\nrecent rollouts:');
         for (const r of rollouts.value)

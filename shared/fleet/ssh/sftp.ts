@@ -56,23 +56,31 @@ function call<T>(
 export const stat = (sftp: SFTPWrapper, path: string): Promise<Stats> =>
   call(sftp, (done) => sftp.stat(path, done));
 
-/** mkdir -p. `known` remembers folders made or seen on this connection, so a bundle's files cost one check. */
+/**
+ * mkdir -p. `known` remembers folders made or seen on this connection, so a bundle's files cost one
+ * check. Uploads running at once may make the same folder: one that appears meanwhile is what we want.
+ */
 export async function makeDirs(sftp: SFTPWrapper, dir: string, known: Set<string>): Promise<void> {
   if (dir === '' || dir === '.' || dir === '/' || known.has(dir)) return;
   try {
-    await call<void>(sftp, (done) => sftp.mkdir(dir, done));
+    await mkdirOrThere(sftp, dir);
   } catch (thrown) {
-    const status = sftpStatus(thrown);
-    if (status === SFTP_STATUS.noSuchFile) {
-      await makeDirs(sftp, posix.dirname(dir), known);
-      await call<void>(sftp, (done) => sftp.mkdir(dir, done));
-    } else {
-      // OpenSSH answers an existing folder with a plain "Failure"; a folder there is what we want.
-      const there = await stat(sftp, dir).catch(() => null);
-      if (!there?.isDirectory()) throw thrown;
-    }
+    if (sftpStatus(thrown) !== SFTP_STATUS.noSuchFile) throw thrown;
+    await makeDirs(sftp, posix.dirname(dir), known);
+    await mkdirOrThere(sftp, dir);
   }
   known.add(dir);
+}
+
+async function mkdirOrThere(sftp: SFTPWrapper, dir: string): Promise<void> {
+  try {
+    await call<void>(sftp, (done) => sftp.mkdir(dir, done));
+  } catch (thrown) {
+    if (sftpStatus(thrown) === SFTP_STATUS.noSuchFile) throw thrown;
+    // OpenSSH answers an existing folder with a plain "Failure"; a folder there is what we want.
+    const there = await stat(sftp, dir).catch(() => null);
+    if (!there?.isDirectory()) throw thrown;
+  }
 }
 
 /** Where upload bytes come from: a local file (read in blocks) or bytes in memory. */
