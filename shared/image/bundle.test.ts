@@ -133,7 +133,7 @@ describe('round trip', () => {
       ].sort(),
     );
     const text = readFileSync(join(dir, 'manifest.json'), 'utf8');
-    expect(text.startsWith('{\n  "format": "weightsep-bundle",\n  "version": 1,\n  "planId": "')).toBe(true);
+    expect(text.startsWith('{\n  "format": "weightsep-bundle",\n  "version": 2,\n  "planId": "')).toBe(true);
   });
 
   it('supports self-tying plans and refuses a shared slot used twice without it', async () => {

@@ -9,17 +9,11 @@ import { join, resolve } from 'node:path';
 import { fail, ok, type Result } from '../core/errors.ts';
 import { writeFolderAtomic, type FolderFile } from './atomic.ts';
 import { HEX64, computePlanId, sha256Hex } from './hash.ts';
-import {
-  F32_BYTES,
-  MANIFEST_FILE,
-  graphFile,
-  parseManifest,
-  type Manifest,
-  type PageFile,
-} from './manifest.ts';
+import { MANIFEST_FILE, graphFile, parseManifest, type Manifest, type PageFile } from './manifest.ts';
 import { readBundle, type LoadedBundle } from './read.ts';
 import { checkManifest } from './validate.ts';
-import { f32ToBytes } from './values.ts';
+import { encodePages, storedPageBytes } from './pages.ts';
+import { valueBytesOf } from './plan.ts';
 import type { BundleInfo } from './write.ts';
 
 export const DELTA_FORMAT = 'weightsep-delta';
@@ -67,21 +61,30 @@ interface StoredPages {
   readonly graphs: Map<string, Uint8Array>;
 }
 
-function pageBytesOf(values: Float32Array): Uint8Array {
-  return f32ToBytes(values);
+/**
+ * A read plan's pages as their stored bytes (i8: the codes; the values read back lie on their grids,
+ * so this is exact). Pages are addressed by the hash of these bytes; an i8 page's scale is not in
+ * them but in the manifest, which every delta carries whole.
+ */
+function pageBytesOf(values: Float32Array, scales: Float32Array | undefined, m: Manifest): Uint8Array {
+  const encoded = encodePages(values, m.valueType, scales, m.pageSize);
+  if ('problem' in encoded) throw new Error(`A verified bundle's pages do not encode: ${encoded.problem}`);
+  return storedPageBytes(encoded.pages);
 }
 
 /** Every page and graph a valid bundle holds, addressed by content. */
 function storeOf(bundle: LoadedBundle): StoredPages {
   const m = bundle.manifest;
-  const pageBytes = m.pageSize * F32_BYTES;
+  const pageBytes = m.pageSize * valueBytesOf(m.valueType);
   const pages = new Map<string, Uint8Array>();
-  const add = (entry: PageFile, values: Float32Array): void => {
-    const bytes = pageBytesOf(values);
+  const add = (entry: PageFile, values: Float32Array, scales: Float32Array | undefined): void => {
+    const bytes = pageBytesOf(values, scales, m);
     entry.pageHashes.forEach((h, i) => pages.set(h, bytes.subarray(i * pageBytes, (i + 1) * pageBytes)));
   };
-  add(m.shared, bundle.plan.sharedPages);
-  m.models.forEach((mm, i) => add(mm.exclusive, bundle.plan.models[i]!.exclusivePages));
+  add(m.shared, bundle.plan.sharedPages, bundle.plan.sharedScales);
+  m.models.forEach((mm, i) =>
+    add(mm.exclusive, bundle.plan.models[i]!.exclusivePages, bundle.plan.models[i]!.exclusiveScales),
+  );
   const graphs = new Map<string, Uint8Array>();
   m.models.forEach((mm) => graphs.set(mm.graph.sha256, bundle.graphBytes.get(mm.name)!));
   return { pages, graphs };
@@ -194,7 +197,8 @@ interface DeltaJson {
 
 /** Writes a delta as a folder: delta.json, manifest.json (the new one), pages.bin, graphs/<model>.onnx. */
 export function writeDelta(delta: BundleDelta, dir: string): Result<{ dir: string; bytes: number }> {
-  const pageBytes = delta.pageSize * F32_BYTES;
+  // Pages are of the new bundle's value type (P × 4 bytes for f32, P for i8), all of one size.
+  const pageBytes = delta.pages[0]?.bytes.byteLength ?? 0;
   const blob = new Uint8Array(delta.pages.length * pageBytes);
   delta.pages.forEach((p, i) => blob.set(p.bytes, i * pageBytes));
   const json: DeltaJson = {
@@ -275,7 +279,16 @@ export async function readDelta(dir: string): Promise<Result<BundleDelta>> {
   ) {
     return deltaProblem(`${MANIFEST_FILE} is missing or does not match its size and SHA-256.`);
   }
-  const pageBytes = json.pageSize * F32_BYTES;
+  // The pages' size follows the new bundle's value type, which its manifest states.
+  let valueType: unknown;
+  try {
+    valueType = (JSON.parse(Buffer.from(manifest).toString('utf8')) as { valueType?: unknown }).valueType;
+  } catch {
+    return deltaProblem(`${MANIFEST_FILE} is not valid JSON.`);
+  }
+  if (valueType !== 'f32' && valueType !== 'i8')
+    return deltaProblem(`${MANIFEST_FILE} has value type ${JSON.stringify(valueType)}, not "f32" or "i8".`);
+  const pageBytes = json.pageSize * valueBytesOf(valueType);
   const blob = read(DELTA_PAGES_FILE);
   const hashes = Array.isArray(json.pages?.hashes) ? json.pages.hashes : undefined;
   if (!blob || !hashes || blob.byteLength !== hashes.length * pageBytes)
@@ -346,7 +359,7 @@ export async function applyDelta(
     return deltaProblem('the new manifest does not hash to the plan id the delta names.');
   const store = storeOf(old.value);
   for (const p of d.value.pages) store.pages.set(p.hash, p.bytes);
-  const pageBytes = manifest.pageSize * F32_BYTES;
+  const pageBytes = manifest.pageSize * valueBytesOf(manifest.valueType);
   const assemble = (entry: PageFile): Uint8Array | string => {
     const out = new Uint8Array(entry.pageHashes.length * pageBytes);
     for (const [i, h] of entry.pageHashes.entries()) {

@@ -4,6 +4,8 @@
  * shared slot t (t < M) or exclusive page t − M. Consecutive pages whose sources are consecutive in the
  * same store are merged into one run, so a switch is a handful of memcpys rather than a loop per weight.
  */
+import type { StoredPages } from './pages.ts';
+import { dequantizeInto } from './quantize.ts';
 
 /** Runs as a struct of arrays (no objects on the hot path): run r copies len[r] values. */
 export interface GatherRuns {
@@ -86,4 +88,29 @@ export function gatherWeights(
     out,
   );
   return out;
+}
+
+/**
+ * Copies the runs into `out` from pages as stored: f32 pages as `gatherInto` does; i8 pages
+ * dequantised on the way (one multiply per value by its page's scale, looked up once per page), so
+ * level 1 holds int8 codes and only the active model's weights exist as float32.
+ */
+export function gatherStoredInto(
+  runs: GatherRuns,
+  shared: StoredPages,
+  exclusive: StoredPages,
+  pageSize: number,
+  out: Float32Array,
+): void {
+  if (shared.valueType === 'f32' && exclusive.valueType === 'f32') {
+    gatherInto(runs, shared.values, exclusive.values, out);
+    return;
+  }
+  for (let r = 0; r < runs.count; r++) {
+    const from = runs.fromShared[r] ? shared : exclusive;
+    const s = runs.src[r]!;
+    const len = runs.len[r]!;
+    if (from.valueType === 'f32') out.set(from.values.subarray(s, s + len), runs.dst[r]!);
+    else dequantizeInto(from.codes, s, from.scales, pageSize, out, runs.dst[r]!, len);
+  }
 }

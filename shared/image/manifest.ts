@@ -1,12 +1,20 @@
 /**
- * manifest.json, format v1: its TypeScript shape, how a plan becomes one, and a schema check that turns
+ * manifest.json, format v2 (v1 still read): its TypeScript shape, how a plan becomes one, and a schema check that turns
  * untrusted JSON into a typed manifest or a list of problems naming the field (docs/FORMAT.md §3).
  */
 import type { Preprocessing } from '../datasets/types.ts';
 import { HEX64 } from './hash.ts';
+import type { ValueType } from './plan.ts';
 
 export const FORMAT_NAME = 'weightsep-bundle';
-export const FORMAT_VERSION = 1;
+/**
+ * The version our writer emits. v2 added the value type `i8` and the per-page scales (FORMAT.md §2,
+ * §3.2); a v1 bundle (f32 only, no scales) is still read, as written.
+ */
+export const FORMAT_VERSION = 2;
+/** Every version this reader understands. */
+export const READABLE_VERSIONS: readonly number[] = [1, 2];
+export type FormatVersion = 1 | 2;
 export const MANIFEST_FILE = 'manifest.json';
 export const SHARED_FILE = 'shared.bin';
 /** Bytes per stored value for value type 'f32'. */
@@ -62,6 +70,8 @@ export type BundleProblemKind =
   | 'graph-mismatch'
   /** The padding of a model's last (exclusive) page is not zero. */
   | 'padding'
+  /** An i8 page file's scales are missing, too few or too many, not finite, ≤ 0 or not float32; or an f32 one has scales. */
+  | 'scale'
   /** The check itself failed unexpectedly (hostile input must never crash a reader). */
   | 'internal';
 
@@ -80,6 +90,11 @@ export interface PageFile {
   readonly bytes: number;
   readonly sha256: string;
   readonly pageHashes: readonly string[];
+  /**
+   * i8 only: one scale per page, in file order (FORMAT.md §3.2). As parsed: any JSON numbers
+   * (a non-finite one included: 1e999 parses as Infinity), judged by checkManifest.
+   */
+  readonly scales?: readonly number[];
 }
 
 export interface ManifestAccuracy {
@@ -109,10 +124,10 @@ export interface ManifestModel {
 
 export interface Manifest {
   readonly format: typeof FORMAT_NAME;
-  readonly version: typeof FORMAT_VERSION;
+  readonly version: FormatVersion;
   readonly planId: string;
   readonly pageSize: number;
-  readonly valueType: 'f32';
+  readonly valueType: ValueType;
   readonly budgets: { readonly l1Bytes: number; readonly l2Bytes: number };
   /**
    * The file's member as format v1 names it: a flag (the plan's `selfTied`), not the count of pages
@@ -272,6 +287,20 @@ function pageFile(c: SchemaCheck, v: Json, field: string): PageFile | undefined 
   const bytes = c.int(o['bytes'], `${field}.bytes`);
   const sha256 = c.hash(o['sha256'], `${field}.sha256`);
   const pageHashes = c.hashes(o['pageHashes'], `${field}.pageHashes`);
+  let scales: number[] | undefined;
+  if (o['scales'] !== undefined) {
+    const a = c.array(o['scales'], `${field}.scales`);
+    if (!a) return undefined;
+    scales = [];
+    for (const [i, x] of a.entries()) {
+      // Non-finite numbers pass here and are judged with the other scale rules (kind 'scale').
+      if (typeof x !== 'number') {
+        c.problem(`${field}.scales[${i}]`, `must be a number, found ${describe(x)}.`, 'scale');
+        return undefined;
+      }
+      scales.push(x);
+    }
+  }
   if (
     file === undefined ||
     pageCount === undefined ||
@@ -280,7 +309,9 @@ function pageFile(c: SchemaCheck, v: Json, field: string): PageFile | undefined 
     pageHashes === undefined
   )
     return undefined;
-  return { file, pageCount, bytes, sha256, pageHashes };
+  return scales
+    ? { file, pageCount, bytes, sha256, pageHashes, scales }
+    : { file, pageCount, bytes, sha256, pageHashes };
 }
 
 function accuracy(c: SchemaCheck, v: Json, field: string): ManifestAccuracy | undefined {
@@ -394,17 +425,25 @@ export function parseManifest(json: Json): { manifest?: Manifest; problems: Bund
     );
     return { problems: c.problems };
   }
-  if (o['version'] !== FORMAT_VERSION) {
+  const version = o['version'];
+  if (version !== 1 && version !== 2) {
     c.problem(
       'version',
-      `is ${describe(o['version'])}, but this reader understands version ${FORMAT_VERSION} only.`,
+      `is ${describe(version)}, but this reader understands versions ${READABLE_VERSIONS.join(' and ')} only.`,
       'version',
     );
     return { problems: c.problems };
   }
   const planId = c.hash(o['planId'], 'planId');
   const pageSize = c.int(o['pageSize'], 'pageSize', 1);
-  if (o['valueType'] !== 'f32') c.problem('valueType', `must be "f32", found ${describe(o['valueType'])}.`);
+  const valueType = o['valueType'];
+  // Format v1 knew f32 only.
+  const valueTypes = version === 1 ? ['f32'] : ['f32', 'i8'];
+  if (typeof valueType !== 'string' || !valueTypes.includes(valueType))
+    c.problem(
+      'valueType',
+      `must be ${valueTypes.map((t) => `"${t}"`).join(' or ')} in format v${version}, found ${describe(valueType)}.`,
+    );
   const b = c.object(o['budgets'], 'budgets');
   const l1Bytes = b && c.int(b['l1Bytes'], 'budgets.l1Bytes');
   const l2Bytes = b && c.int(b['l2Bytes'], 'budgets.l2Bytes');
@@ -430,10 +469,10 @@ export function parseManifest(json: Json): { manifest?: Manifest; problems: Bund
   return {
     manifest: {
       format: FORMAT_NAME,
-      version: FORMAT_VERSION,
+      version,
       planId,
       pageSize,
-      valueType: 'f32',
+      valueType: valueType as ValueType,
       budgets: { l1Bytes, l2Bytes },
       selfTying,
       shared,

@@ -36,7 +36,8 @@ const EXCLUSIVE = 4 * 2048;
 describe('memory account', () => {
   it('counts pages and tables in bytes', () => {
     expect(pageBytes(512)).toBe(2048);
-    expect(pageBytes(512, 2)).toBe(1024);
+    // An i8 page: one byte per value and its float32 scale.
+    expect(pageBytes(512, 'i8')).toBe(512 + 4);
     expect(tableBytes(12, 4)).toBe(48);
     expect(tableBytes(12, 2)).toBe(24);
   });

@@ -12,10 +12,15 @@ import { fail, ok, type Result } from '../core/errors.ts';
 import { formatBytes } from '../core/units.ts';
 import type { DeviceProfile, DeviceTraits, RuntimeResidency } from './device-profile.ts';
 import { F32_BYTES } from './manifest.ts';
+import { scaleBytesOf, valueBytesOf, type ValueType } from './plan.ts';
 
-/** Bytes of one page: P values of `valueBytes` (4 for f32). */
-export function pageBytes(pageSize: number, valueBytes: number = F32_BYTES): number {
-  return pageSize * valueBytes;
+/**
+ * Bytes of one stored page: P values and, for i8, the page's float32 scale (a page is of no use
+ * without it, so it is counted where the page lives: level 1 for shared pages, level 2 for
+ * exclusive ones).
+ */
+export function pageBytes(pageSize: number, valueType: ValueType = 'f32'): number {
+  return pageSize * valueBytesOf(valueType) + scaleBytesOf(valueType);
 }
 
 /** Bytes of the page tables of `pages` pages in all, at `entryBytes` per entry. */
@@ -32,8 +37,8 @@ export const UINT16_ENTRY_LIMIT = 0xffff;
 /** What memory accounting needs to know of a plan: sizes only, no values. */
 export interface PlanShape {
   readonly pageSize: number;
-  /** Bytes per stored value; 4 (f32) when absent. */
-  readonly valueBytes?: number;
+  /** How pages are stored; f32 when absent. */
+  readonly valueType?: ValueType;
   /** M. */
   readonly sharedPageCount: number;
   readonly models: readonly ModelShape[];
@@ -48,6 +53,7 @@ export interface ModelShape {
 /** The shape of a plan held in memory (exclusive pages as values, E_k × P of them). */
 export function planShape(plan: {
   readonly pageSize: number;
+  readonly valueType?: ValueType;
   readonly sharedPageCount: number;
   readonly models: readonly {
     readonly weightCount: number;
@@ -56,6 +62,7 @@ export function planShape(plan: {
 }): PlanShape {
   return {
     pageSize: plan.pageSize,
+    ...(plan.valueType ? { valueType: plan.valueType } : {}),
     sharedPageCount: plan.sharedPageCount,
     models: plan.models.map((m) => ({
       weightCount: m.weightCount,
@@ -68,9 +75,9 @@ export function planShape(plan: {
 export interface RuntimeParts {
   /** onnxruntime: the precomputed gather runs, GATHER_RUN_BYTES_PER_PAGE per page of every model. */
   readonly gatherRuns: number;
-  /** onnxruntime: the gathered weights of the active model, sized for the largest (max n_k values). */
+  /** onnxruntime: the gathered weights of the active model, sized for the largest (max n_k float32 values, whatever the pages' type: ORT takes f32). */
   readonly weightBuffer: number;
-  /** onnxruntime and mcu: the read buffer for one model's exclusive pages, sized for the largest set. */
+  /** onnxruntime and mcu: the read buffer for one model's exclusive pages (and their scales, i8), sized for the largest set. */
   readonly exclusiveBuffer: number;
   /** mcu: the activation arena. */
   readonly activationArena: number;
@@ -80,16 +87,16 @@ export interface RuntimeParts {
 /** The sizes the runtime's residency depends on. */
 export interface ResidencyInput {
   readonly pageSize: number;
-  readonly valueBytes?: number;
+  /** How pages are stored; f32 when absent. */
+  readonly valueType?: ValueType;
   readonly weightCounts: readonly number[];
   /** max E_k: the largest set of exclusive pages of one model. */
   readonly maxExclusivePages: number;
 }
 
 export function runtimeParts(input: ResidencyInput, runtime: RuntimeResidency): RuntimeParts {
-  const valueBytes = input.valueBytes ?? F32_BYTES;
   const pages = input.weightCounts.reduce((a, n) => a + Math.ceil(n / input.pageSize), 0);
-  const exclusiveBuffer = input.maxExclusivePages * pageBytes(input.pageSize, valueBytes);
+  const exclusiveBuffer = input.maxExclusivePages * pageBytes(input.pageSize, input.valueType);
   const parts = (p: Omit<RuntimeParts, 'total'>): RuntimeParts => ({
     ...p,
     total: p.gatherRuns + p.weightBuffer + p.exclusiveBuffer + p.activationArena,
@@ -100,7 +107,7 @@ export function runtimeParts(input: ResidencyInput, runtime: RuntimeResidency): 
     case 'onnxruntime':
       return parts({
         gatherRuns: pages * GATHER_RUN_BYTES_PER_PAGE,
-        weightBuffer: Math.max(0, ...input.weightCounts) * valueBytes,
+        weightBuffer: Math.max(0, ...input.weightCounts) * F32_BYTES,
         exclusiveBuffer,
         activationArena: 0,
       });
@@ -131,13 +138,13 @@ export function residencyForecast(
 export interface MemoryAccount {
   /** The device profile's name the account is for. */
   readonly device: string;
-  /** Σ n_k × value bytes: the models' weights stored alone. */
+  /** Σ n_k × 4: the models' float32 weights stored alone (the originals, whatever the pages' type). */
   readonly originalBytes: number;
-  /** M × page bytes. */
+  /** M × page bytes (i8: the scales included). */
   readonly sharedBytes: number;
   /** Σ N_k × the profile's entry bytes. */
   readonly pageTableBytes: number;
-  /** Σ E_k × page bytes. */
+  /** Σ E_k × page bytes (i8: the scales included). */
   readonly exclusiveBytes: number;
   readonly runtime: RuntimeParts;
   /** Level 1: shared pages + page tables + runtime. */
@@ -157,17 +164,17 @@ export interface MemoryAccount {
 }
 
 export function memoryAccount(shape: PlanShape, device: DeviceTraits): MemoryAccount {
-  const valueBytes = shape.valueBytes ?? F32_BYTES;
+  const valueType = shape.valueType ?? 'f32';
   const P = shape.pageSize;
-  const pb = pageBytes(P, valueBytes);
+  const pb = pageBytes(P, valueType);
   const weightCounts = shape.models.map((m) => m.weightCount);
   const pages = weightCounts.reduce((a, n) => a + Math.ceil(n / P), 0);
   const maxExclusivePages = Math.max(0, ...shape.models.map((m) => m.exclusivePageCount));
-  const originalBytes = weightCounts.reduce((a, n) => a + n, 0) * valueBytes;
+  const originalBytes = weightCounts.reduce((a, n) => a + n, 0) * F32_BYTES;
   const sharedBytes = shape.sharedPageCount * pb;
   const pageTableBytes = tableBytes(pages, device.tableEntryBytes);
   const exclusiveBytes = shape.models.reduce((a, m) => a + m.exclusivePageCount, 0) * pb;
-  const runtime = runtimeParts({ pageSize: P, valueBytes, weightCounts, maxExclusivePages }, device.runtime);
+  const runtime = runtimeParts({ pageSize: P, valueType, weightCounts, maxExclusivePages }, device.runtime);
   const storedBytes = sharedBytes + pageTableBytes + exclusiveBytes;
   const deviceBytes = storedBytes + runtime.total;
   return {

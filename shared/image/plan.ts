@@ -6,7 +6,25 @@ import type { Preprocessing } from '../datasets/types.ts';
 import type { Model } from '../onnx/types.ts';
 import type { PlanReport } from './report.ts';
 
-export type ValueType = 'f32';
+/**
+ * How page values are stored (docs/FORMAT.md §2): `f32` as float32; `i8` as int8 codes with one
+ * float32 scale per page (./quantize.ts). A plan holds i8 pages as their dequantised values (every
+ * value exactly q × s), so gathers, evaluations and tools read both types alike; the scales say how
+ * they are stored.
+ */
+export type ValueType = 'f32' | 'i8';
+
+export const VALUE_TYPES: readonly ValueType[] = ['f32', 'i8'];
+
+/** Bytes of one stored value. */
+export function valueBytesOf(valueType: ValueType): number {
+  return valueType === 'i8' ? 1 : 4;
+}
+
+/** Bytes of one page's scale: 4 (a float32) for i8, none for f32. */
+export function scaleBytesOf(valueType: ValueType): number {
+  return valueType === 'i8' ? 4 : 0;
+}
 
 /** One weight tensor's place in its model's flat weight vector (formation order). */
 export interface TensorSlot {
@@ -41,6 +59,8 @@ export interface PlannedModel {
   readonly pageTable: Uint32Array;
   /** The model's exclusive pages, E × pageSize values, in the order of their indices. */
   readonly exclusivePages: Float32Array;
+  /** i8 plans: one scale per exclusive page (E of them), in the order of their indices. */
+  readonly exclusiveScales?: Float32Array;
   readonly accuracy: { readonly test: TaskAccuracy; readonly val: TaskAccuracy };
 }
 
@@ -57,6 +77,8 @@ export interface Plan {
   readonly sharedPageCount: number;
   /** M × pageSize values. */
   readonly sharedPages: Float32Array;
+  /** i8 plans: one scale per shared page (M of them). Absent for f32. */
+  readonly sharedScales?: Float32Array;
   /**
    * Whether a model may have several of its own pages on one shared slot (self-tying was on). How
    * many pages per slot it allowed is the report's `selfTying` count; the bundle stores this flag as

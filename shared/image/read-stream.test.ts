@@ -12,6 +12,7 @@ import type { ProgressEvent } from '../core/progress.ts';
 import { useTempDir } from '../core/testing-temp.ts';
 import { computePlanId, pageHashes, sealPlanId, sha256Hex } from './hash.ts';
 import type { Plan } from './plan.ts';
+import { heldBytes } from './pages.ts';
 import { bundleProblemKind, readBundle, readResidentBundle, verifyBundle, READ_CHUNK_BYTES } from './read.ts';
 import { convNet, syntheticPlan, tinyPlan } from './testing.ts';
 import { writeBundle } from './write.ts';
@@ -74,7 +75,7 @@ describe('readResidentBundle', () => {
     if (!full.ok || !resident.ok) throw new Error('read failed');
     expect(resident.value.planId).toBe(full.value.planId);
     expect(resident.value.manifest).toEqual(full.value.manifest);
-    expect(resident.value.sharedPages).toEqual(plan.sharedPages);
+    expect(resident.value.shared).toEqual({ valueType: 'f32', values: plan.sharedPages });
     expect([...resident.value.graphBytes.keys()]).toEqual(['alpha', 'beta', 'gamma']);
     expect('plan' in resident.value).toBe(false);
     expect(full.value.heldBytes).toBe(full.value.totalBytes);
@@ -91,7 +92,7 @@ describe('readResidentBundle', () => {
     // Other garbage may still be freed meanwhile: the signal is the gap, 30+ MiB against ~1 MiB.
     expect(full.bytes).toBeGreaterThan(excl * 0.75);
     expect(resident.bytes).toBeLessThan(excl / 16);
-    expect(resident.bytes).toBeGreaterThanOrEqual(resident.value.value.sharedPages.byteLength);
+    expect(resident.bytes).toBeGreaterThanOrEqual(heldBytes(resident.value.value.shared));
     expect(resident.value.value.heldBytes).toBeLessThan(excl / 16);
   });
 
@@ -202,7 +203,7 @@ describe('problem kinds', () => {
     const original = readFileSync(manifestPath, 'utf8');
     const cases: [string, string][] = [
       ['"pageSize": 16', 'schema'],
-      ['"version": 1', 'version'],
+      ['"version": 2', 'version'],
       ['"format": "weightsep-bundle"', 'format'],
     ];
     for (const [member, kind] of cases) {

@@ -20,7 +20,6 @@ import type { Plan, PlannedModel } from './plan.ts';
 import { readPlanReport } from './report.ts';
 import { computePlanId, sha256Hex, storedPlanId } from './hash.ts';
 import {
-  F32_BYTES,
   MANIFEST_FILE,
   MAX_MANIFEST_BYTES,
   SHARED_FILE,
@@ -34,15 +33,16 @@ import {
   type PageFile,
 } from './manifest.ts';
 import { checkGraph, checkManifest } from './validate.ts';
-import { HOST_IS_LITTLE_ENDIAN, bytesToF32 } from './values.ts';
+import { pageValues, pagesFromBytes, type StoredPages } from './pages.ts';
+import { valueBytesOf } from './plan.ts';
 
 /** A verified bundle as the paged runtime keeps it: everything except the exclusive pages (level 2). */
 export interface ResidentBundle {
   readonly dir: string;
   readonly planId: string;
   readonly manifest: Manifest;
-  /** The shared pages, M × P values. */
-  readonly sharedPages: Float32Array;
+  /** The shared pages as stored: M × P float32 values, or int8 codes and M scales (i8). */
+  readonly shared: StoredPages;
   /** Each model's graph file as stored (sessions are created from these bytes). */
   readonly graphBytes: ReadonlyMap<string, Uint8Array>;
   /** Bytes of all files of the bundle. */
@@ -182,7 +182,7 @@ async function streamPageFile(
   entry: PageFile,
   file: string,
   field: string,
-  pageSize: number,
+  pageBytes: number,
   hashing: Hashing,
   options: {
     readonly keep: boolean;
@@ -190,7 +190,6 @@ async function streamPageFile(
     readonly zeroRange?: readonly [number, number];
   },
 ): Promise<PageFileRead> {
-  const pageBytes = pageSize * F32_BYTES;
   let handle: FileHandle;
   try {
     handle = await open(join(dir, ...file.split('/')), 'r');
@@ -286,20 +285,18 @@ async function streamPageFile(
  * The byte range of a model's exclusive file that holds the padding of its last page, when that page
  * is exclusive and not full; checked as the file streams by, judged once the manifest proved valid.
  */
-function paddingRange(m: ManifestModel, sharedPageCount: number, P: number): [number, number] | undefined {
+function paddingRange(
+  m: ManifestModel,
+  sharedPageCount: number,
+  P: number,
+  valueBytes: number,
+): [number, number] | undefined {
   const last = m.pageTable.length - 1;
   const entry = m.pageTable[last];
   const used = m.weightCount - last * P;
   if (entry === undefined || entry < sharedPageCount || used >= P || used <= 0) return undefined;
   const e = entry - sharedPageCount;
-  return [(e * P + used) * F32_BYTES, (e + 1) * P * F32_BYTES];
-}
-
-/** Little-endian page bytes as values: viewed in place on little-endian hosts (the buffer is our own). */
-function valuesOf(bytes: Uint8Array): Float32Array {
-  return HOST_IS_LITTLE_ENDIAN
-    ? new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / F32_BYTES)
-    : bytesToF32(bytes);
+  return [(e * P + used) * valueBytes, (e + 1) * P * valueBytes];
 }
 
 interface Inspection {
@@ -362,7 +359,7 @@ async function inspect(dirInput: string, keepExclusive: boolean, options: ReadOp
         'plan-id',
         MANIFEST_FILE,
         'planId',
-        'the first "planId": "…" member is not the top-level plan id (the manifest was not written by a v1 writer).',
+        'the first "planId": "…" member is not the top-level plan id (the manifest was not written by a WeightSep writer).',
       ),
     );
   } else if (computePlanId(manifestBytes) !== manifest.planId) {
@@ -385,10 +382,12 @@ async function inspect(dirInput: string, keepExclusive: boolean, options: ReadOp
   //    opened at their canonical paths (derived from valid names), never at paths the manifest supplies.
   const P = manifest.pageSize;
   const M = manifest.shared.pageCount;
+  const valueBytes = valueBytesOf(manifest.valueType);
+  const pageBytes = P * valueBytes;
   const declared =
     manifest.shared.bytes + manifest.models.reduce((a, m) => a + m.exclusive.bytes + m.graph.bytes, 0);
   const hashing = new Hashing(declared, options);
-  const shared = await streamPageFile(dir, manifest.shared, SHARED_FILE, 'shared', P, hashing, {
+  const shared = await streamPageFile(dir, manifest.shared, SHARED_FILE, 'shared', pageBytes, hashing, {
     keep: true,
     fileField: 'shared.file',
   });
@@ -403,12 +402,20 @@ async function inspect(dirInput: string, keepExclusive: boolean, options: ReadOp
   for (const [i, m] of manifest.models.entries()) {
     const f = `models[${i}]`;
     if (problems.some((p) => p.field === `${f}.name`)) continue; // file names derive from a valid name
-    const range = paddingRange(m, M, P);
-    const ex = await streamPageFile(dir, m.exclusive, exclusiveFile(m.name), `${f}.exclusive`, P, hashing, {
-      keep: keepExclusive,
-      fileField: `${f}.exclusive.file`,
-      ...(range ? { zeroRange: range } : {}),
-    });
+    const range = paddingRange(m, M, P, valueBytes);
+    const ex = await streamPageFile(
+      dir,
+      m.exclusive,
+      exclusiveFile(m.name),
+      `${f}.exclusive`,
+      pageBytes,
+      hashing,
+      {
+        keep: keepExclusive,
+        fileField: `${f}.exclusive.file`,
+        ...(range ? { zeroRange: range } : {}),
+      },
+    );
     if (ex.unreadable) problems.push(ex.unreadable);
     else {
       totalBytes += ex.size;
@@ -485,7 +492,7 @@ async function inspect(dirInput: string, keepExclusive: boolean, options: ReadOp
     dir,
     planId: manifest.planId,
     manifest,
-    sharedPages: valuesOf(shared.bytes!),
+    shared: pagesFromBytes(shared.bytes!, manifest.valueType, manifest.shared.scales),
     graphBytes,
     totalBytes,
     heldBytes: manifestBytes.byteLength + shared.size + heldGraphBytes + exclusiveHeld,
@@ -543,26 +550,33 @@ export async function readBundle(dir: string, options: ReadOptions = {}): Promis
   const { resident, exclusive, graphs } = found.value;
   if (!resident || !exclusive || !graphs) return failure(dir, found.value.problems);
   const { manifest } = resident;
-  const models: PlannedModel[] = manifest.models.map((m) => ({
-    name: m.name,
-    graph: graphs.get(m.name)!,
-    inputName: m.inputName,
-    inputShape: [...m.inputShape],
-    outputName: m.outputName,
-    classes: [...m.classes],
-    preprocessing: m.preprocessing,
-    tensors: m.tensors.map((t) => ({ ...t, dims: [...t.dims] })),
-    weightCount: m.weightCount,
-    pageTable: Uint32Array.from(m.pageTable),
-    exclusivePages: valuesOf(exclusive.get(m.name)!),
-    accuracy: { test: { ...m.accuracy.test }, val: { ...m.accuracy.val } },
-  }));
+  const P = manifest.pageSize;
+  const models: PlannedModel[] = manifest.models.map((m) => {
+    const stored = pagesFromBytes(exclusive.get(m.name)!, manifest.valueType, m.exclusive.scales);
+    const planned: PlannedModel = {
+      name: m.name,
+      graph: graphs.get(m.name)!,
+      inputName: m.inputName,
+      inputShape: [...m.inputShape],
+      outputName: m.outputName,
+      classes: [...m.classes],
+      preprocessing: m.preprocessing,
+      tensors: m.tensors.map((t) => ({ ...t, dims: [...t.dims] })),
+      weightCount: m.weightCount,
+      pageTable: Uint32Array.from(m.pageTable),
+      exclusivePages: pageValues(stored, P),
+      accuracy: { test: { ...m.accuracy.test }, val: { ...m.accuracy.val } },
+    };
+    return stored.valueType === 'i8' ? { ...planned, exclusiveScales: stored.scales } : planned;
+  });
+  const shared = resident.shared;
   const plan: Plan = {
-    pageSize: manifest.pageSize,
-    valueType: 'f32',
+    pageSize: P,
+    valueType: manifest.valueType,
     budgets: { ...manifest.budgets },
     sharedPageCount: manifest.shared.pageCount,
-    sharedPages: resident.sharedPages,
+    sharedPages: pageValues(shared, P),
+    ...(shared.valueType === 'i8' ? { sharedScales: shared.scales } : {}),
     selfTied: manifest.selfTying,
     models,
     report: readPlanReport(manifest.report),

@@ -106,7 +106,7 @@ describe('parsePlanReport', () => {
     const parsed = parsePlanReport(clone(versionOne));
     if (!parsed.ok) throw new Error(parsed.error.message);
     const r = parsed.value;
-    expect(r.version).toBe(2);
+    expect(r.version).toBe(3);
     expect(r.device).toEqual(STORED_DEVICE);
     // Level 1 of version 1 was shared pages + tables: stored packing is exact from its totals.
     expect(r.totals.storedPacking).toBeCloseTo(453_784 / (271_228 + 20_480), 12);
@@ -132,7 +132,14 @@ describe('parsePlanReport', () => {
   it('refuses a corrupt report, naming the first member that is wrong', () => {
     const cases: Array<[unknown, RegExp]> = [
       [null, /report's top level is not an object/],
-      [{ ...clone(full), version: 3 }, /report's version is 3; this reader knows versions 1 and 2/],
+      [{ ...clone(full), version: 4 }, /report's version is 4; this reader knows versions 1, 2 and 3/],
+      [{ ...clone(full), version: 2, valueType: 'i8' }, /report's valueType is "i8", not "f32"/],
+      [{ ...clone(full), valueType: 'i4' }, /report's valueType is "i4", not "f32" or "i8"/],
+      [{ ...clone(full), valueType: 'i8' }, /report's tasks\[0\]\.f32Pages is not an object/],
+      [
+        { ...clone(full), tasks: [{ ...full.tasks[0], f32Pages: { test: 0.5, val: 0.5 } }] },
+        /report's tasks\[0\]\.f32Pages is present, but the pages are f32/,
+      ],
       [{ ...clone(full), totals: undefined }, /report's totals is not an object/],
       [
         { ...clone(full), tasks: [full.tasks[0], { ...full.tasks[1], test: { before: 0.5, after: '0.4' } }] },

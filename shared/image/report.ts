@@ -3,6 +3,10 @@
  * a parser that turns stored JSON back into it. The store saves it and the app charts it, so it is a
  * contract like the plan; the planner builds it (separation/report.ts) and readers parse it here.
  *
+ * Version 3 adds int8 pages: `valueType` "i8", and per task the accuracy of the same pages kept as
+ * float32 (`f32Pages`), so that both value types are judged at the same budget. Versions 2 and 1 read
+ * as version 3 with f32 pages.
+ *
  * Version 2 states the two packing ratios of image/memory.ts and the device profile they are for.
  * Version 1 (older bundles: `packingRatio` without tables, `l1OnlyRatio`, level 1 without runtime,
  * wall-clock times) still parses: its figures were made with no runtime counted, so it reads as a
@@ -12,8 +16,9 @@ import { raise, attempt, type Result } from '../core/errors.ts';
 import { SELECTION_CRITERIA, type SelectionCriterion } from '../core/progress.ts';
 import { STORED_DEVICE, type DeviceTraits, type RuntimeResidency } from './device-profile.ts';
 import type { MemoryAccount, RuntimeParts } from './memory.ts';
+import type { ValueType } from './plan.ts';
 
-export const PLAN_REPORT_VERSION = 2;
+export const PLAN_REPORT_VERSION = 3;
 
 export interface SplitAccuracy {
   /** 0..1. */
@@ -28,6 +33,11 @@ export interface TaskReport {
   readonly exclusivePages: number;
   readonly test: SplitAccuracy;
   readonly val: SplitAccuracy;
+  /**
+   * i8 plans only: accuracy (0..1) of the same float master pages the int8 pages were quantised
+   * from, stored as float32 — what the plan would score at the same budget with f32 pages.
+   */
+  readonly f32Pages?: { readonly test: number; readonly val: number };
 }
 
 /** Byte counts and ratios of image/memory.ts, for the report's device. */
@@ -122,7 +132,7 @@ export type BudgetObeyed = 'device' | 'own';
 export interface PlanReport {
   readonly version: typeof PLAN_REPORT_VERSION;
   readonly pageSize: number;
-  readonly valueType: 'f32';
+  readonly valueType: ValueType;
   readonly valueBytes: number;
   readonly budgets: { readonly l1Bytes: number; readonly l2Bytes: number };
   /**
@@ -237,13 +247,13 @@ const NO_RUNTIME: RuntimeParts = {
 };
 
 /** Keys in the order the planner writes them (separation/report.ts), so a parsed report re-serialises alike. */
-function totals(v: unknown, version: 1 | 2): ReportTotals {
+function totals(v: unknown, version: 1 | 2 | 3): ReportTotals {
   const o = object(v, 'totals');
   const p = 'totals.';
   const originalBytes = count(o, 'originalBytes', p);
   const sharedBytes = count(o, 'sharedBytes', p);
   const pageTableBytes = count(o, 'pageTableBytes', p);
-  if (version === 2)
+  if (version >= 2)
     return {
       originalBytes,
       sharedBytes,
@@ -361,15 +371,18 @@ export function parsePlanReport(json: unknown): Result<PlanReport> {
   return attempt(() => {
     const o = object(json, 'top level');
     const version = o['version'];
-    if (version !== 1 && version !== 2)
-      bad('version', `is ${JSON.stringify(version)}; this reader knows versions 1 and 2`);
-    if (o['valueType'] !== 'f32') bad('valueType', `is ${JSON.stringify(o['valueType'])}, not "f32"`);
+    if (version !== 1 && version !== 2 && version !== 3)
+      bad('version', `is ${JSON.stringify(version)}; this reader knows versions 1, 2 and 3`);
+    const valueType = o['valueType'];
+    // Int8 pages came with version 3.
+    if (valueType !== 'f32' && !(version === 3 && valueType === 'i8'))
+      bad('valueType', `is ${JSON.stringify(valueType)}, not ${version === 3 ? '"f32" or "i8"' : '"f32"'}`);
     const budgets = object(o['budgets'], 'budgets');
     const strategy = text(o, 'strategy', '');
     const tasks = array(o['tasks'], 'tasks').map((t, i): TaskReport => {
       const p = `tasks[${i}].`;
       const r = object(t, `tasks[${i}]`);
-      return {
+      const task: TaskReport = {
         task: text(r, 'task', p),
         weights: count(r, 'weights', p),
         pages: count(r, 'pages', p),
@@ -377,18 +390,29 @@ export function parsePlanReport(json: unknown): Result<PlanReport> {
         test: split(r['test'], `${p}test`),
         val: split(r['val'], `${p}val`),
       };
+      // Present exactly for i8 pages: a figure of f32 pages would be the plan's own, and a missing one
+      // would hide the comparison the report exists to make.
+      if (valueType === 'i8') {
+        const f = object(r['f32Pages'], `${p}f32Pages`);
+        return {
+          ...task,
+          f32Pages: { test: number(f, 'test', `${p}f32Pages.`), val: number(f, 'val', `${p}f32Pages.`) },
+        };
+      }
+      if (r['f32Pages'] !== undefined) bad(`${p}f32Pages`, 'is present, but the pages are f32');
+      return task;
     });
     return {
       version: PLAN_REPORT_VERSION,
       pageSize: count(o, 'pageSize', ''),
-      valueType: 'f32',
+      valueType,
       valueBytes: count(o, 'valueBytes', ''),
       budgets: {
         l1Bytes: count(budgets, 'l1Bytes', 'budgets.'),
         l2Bytes: count(budgets, 'l2Bytes', 'budgets.'),
       },
       budgetObeyed: budgetObeyed(o['budgetObeyed'], strategy),
-      device: version === 2 ? device(o['device']) : STORED_DEVICE,
+      device: version >= 2 ? device(o['device']) : STORED_DEVICE,
       sharedPageCount: count(o, 'sharedPageCount', ''),
       selfTying: count(o, 'selfTying', ''),
       strategy,

@@ -1,12 +1,13 @@
 /**
- * The consistency rules of a v1 manifest (docs/FORMAT.md §6): page counts against sizes, file names,
- * page-table ranges, one page of a model per shared slot, tensors contiguous and matching their shapes.
+ * The consistency rules of a manifest (docs/FORMAT.md §6): page counts against sizes, file names,
+ * page-table ranges, one page of a model per shared slot, tensors contiguous and matching their shapes,
+ * and for i8 pages one valid scale per page.
  * Used by the reader on untrusted manifests and by the writer, which refuses to write a plan that breaks them.
  */
 import { DataType, type Model } from '../onnx/types.ts';
-import { pageCount } from './plan.ts';
+import { pageCount, valueBytesOf, type ValueType } from './plan.ts';
+import { validScale } from './quantize.ts';
 import {
-  F32_BYTES,
   MANIFEST_FILE,
   MODEL_NAME,
   SHARED_FILE,
@@ -16,6 +17,7 @@ import {
   type BundleProblemKind,
   type Manifest,
   type ManifestModel,
+  type PageFile,
 } from './manifest.ts';
 
 function problem(
@@ -27,11 +29,48 @@ function problem(
   return { kind, file, field, message: `${file}: ${field}: ${message}` };
 }
 
+/**
+ * i8 page files carry one scale per page, each a finite float32 > 0 (a device divides nothing by it,
+ * but a zero, negative or infinite scale turns every value of the page into 0, its negation or
+ * NaN); f32 page files carry none.
+ */
+function checkScales(entry: PageFile, field: string, valueType: ValueType): BundleProblem[] {
+  const scales = entry.scales;
+  if (valueType === 'f32')
+    return scales === undefined
+      ? []
+      : [problem(`${field}.scales`, 'is present, but f32 pages have no scales.', MANIFEST_FILE, 'scale')];
+  if (scales === undefined)
+    return [
+      problem(`${field}.scales`, 'is missing: i8 pages need one scale per page.', MANIFEST_FILE, 'scale'),
+    ];
+  if (scales.length !== entry.pageCount)
+    return [
+      problem(
+        `${field}.scales`,
+        `has ${scales.length} scales but pageCount is ${entry.pageCount} (one scale per page).`,
+        MANIFEST_FILE,
+        'scale',
+      ),
+    ];
+  const bad = scales.findIndex((s) => !validScale(s));
+  if (bad < 0) return [];
+  return [
+    problem(
+      `${field}.scales[${bad}]`,
+      `is ${scales[bad]}: a scale must be a finite float32 > 0.`,
+      MANIFEST_FILE,
+      'scale',
+    ),
+  ];
+}
+
 export function checkManifest(m: Manifest): BundleProblem[] {
   const out: BundleProblem[] = [];
   const P = m.pageSize;
-  const pageBytes = P * F32_BYTES;
+  const pageBytes = P * valueBytesOf(m.valueType);
   const M = m.shared.pageCount;
+  out.push(...checkScales(m.shared, 'shared', m.valueType));
   if (m.shared.file !== SHARED_FILE)
     out.push(problem('shared.file', `must be "${SHARED_FILE}", found "${m.shared.file}".`));
   if (m.shared.bytes !== M * pageBytes) {
@@ -62,7 +101,7 @@ export function checkManifest(m: Manifest): BundleProblem[] {
     } else {
       seen.set(key, i);
     }
-    out.push(...checkModel(model, `models[${i}]`, P, M, m.selfTying));
+    out.push(...checkModel(model, `models[${i}]`, P, M, m.selfTying, m.valueType));
   });
   return out;
 }
@@ -73,9 +112,10 @@ function checkModel(
   P: number,
   M: number,
   selfTied: boolean,
+  valueType: ValueType,
 ): BundleProblem[] {
   const out: BundleProblem[] = [];
-  const pageBytes = P * F32_BYTES;
+  const pageBytes = P * valueBytesOf(valueType);
   if (!MODEL_NAME.test(model.name)) {
     out.push(
       problem(
@@ -129,6 +169,7 @@ function checkModel(
       ),
     );
   }
+  out.push(...checkScales(model.exclusive, `${f}.exclusive`, valueType));
   if (model.exclusive.pageHashes.length !== E) {
     out.push(
       problem(

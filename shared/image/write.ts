@@ -10,7 +10,6 @@ import type { Plan } from './plan.ts';
 import { writeFolderAtomic, type FolderFile, type WriteStep } from './atomic.ts';
 import { ZERO_ID, computePlanId, pageHashes, sealPlanId, sha256Hex } from './hash.ts';
 import {
-  F32_BYTES,
   FORMAT_NAME,
   FORMAT_VERSION,
   MANIFEST_FILE,
@@ -24,7 +23,8 @@ import {
   type PageFile,
 } from './manifest.ts';
 import { checkGraph, checkManifest } from './validate.ts';
-import { f32ToBytes } from './values.ts';
+import { encodePages, storedPageBytes, type StoredPages } from './pages.ts';
+import { valueBytesOf } from './plan.ts';
 
 export interface BundleInfo {
   /** The bundle's folder (absolute). */
@@ -47,15 +47,18 @@ export interface EncodedBundle {
   readonly files: readonly FolderFile[];
 }
 
-function pageFile(file: string, bytes: Uint8Array, pageSize: number): PageFile {
-  const pageBytes = pageSize * F32_BYTES;
-  return {
+function pageFile(file: string, pages: StoredPages, pageSize: number): PageFile {
+  const bytes = storedPageBytes(pages);
+  const pageBytes = pageSize * valueBytesOf(pages.valueType);
+  const entry: PageFile = {
     file,
     pageCount: bytes.byteLength / pageBytes,
     bytes: bytes.byteLength,
     sha256: sha256Hex(bytes),
     pageHashes: pageHashes(bytes, pageBytes),
   };
+  // Scales as JSON numbers: each is a float32, whose shortest decimal form reads back exactly.
+  return pages.valueType === 'i8' ? { ...entry, scales: Array.from(pages.scales) } : entry;
 }
 
 /**
@@ -82,8 +85,10 @@ function storedExclusive(
 
 function checkPlanShape(plan: Plan): string | undefined {
   const P = plan.pageSize;
-  if (plan.valueType !== 'f32')
-    return `Value type "${String(plan.valueType)}" cannot be written: format v1 stores f32 only.`;
+  if (plan.valueType !== 'f32' && plan.valueType !== 'i8')
+    return `Value type "${String(plan.valueType)}" cannot be written: the format stores f32 and i8.`;
+  if (plan.valueType === 'f32' && (plan.sharedScales || plan.models.some((m) => m.exclusiveScales)))
+    return 'An f32 plan has page scales: only i8 pages have scales.';
   if (!Number.isSafeInteger(P) || P < 1) return `Page size ${P} is not a positive whole number.`;
   if (!Number.isSafeInteger(plan.sharedPageCount) || plan.sharedPageCount < 0)
     return `Shared page count ${plan.sharedPageCount} is not a whole number.`;
@@ -103,15 +108,34 @@ export function encodeBundle(plan: Plan): Result<EncodedBundle> {
   if (shapeProblem) return fail('E_PLAN', shapeProblem);
   const P = plan.pageSize;
   const M = plan.sharedPageCount;
-  const sharedBytes = f32ToBytes(plan.sharedPages);
-  const files: FolderFile[] = [{ path: SHARED_FILE, bytes: sharedBytes }];
+  const sharedPages = encodePages(plan.sharedPages, plan.valueType, plan.sharedScales, P);
+  if ('problem' in sharedPages)
+    return fail(
+      'E_PLAN',
+      `The plan's shared pages cannot be stored as ${plan.valueType}: ${sharedPages.problem}.`,
+    );
+  const files: FolderFile[] = [{ path: SHARED_FILE, bytes: storedPageBytes(sharedPages.pages) }];
   const models: ManifestModel[] = [];
   const graphs: Uint8Array[] = [];
   for (const m of plan.models) {
-    const exclusive = f32ToBytes(storedExclusive(m.exclusivePages, m.pageTable, M, P, m.weightCount));
+    const exclusivePages = encodePages(
+      storedExclusive(m.exclusivePages, m.pageTable, M, P, m.weightCount),
+      plan.valueType,
+      m.exclusiveScales,
+      P,
+    );
+    if ('problem' in exclusivePages)
+      return fail(
+        'E_PLAN',
+        `Model "${m.name}"'s exclusive pages cannot be stored as ${plan.valueType}: ${exclusivePages.problem}.`,
+      );
+    const exclusive = exclusivePages.pages;
     const graph = encodeModel(m.graph);
     graphs.push(graph);
-    files.push({ path: exclusiveFile(m.name), bytes: exclusive }, { path: graphFile(m.name), bytes: graph });
+    files.push(
+      { path: exclusiveFile(m.name), bytes: storedPageBytes(exclusive) },
+      { path: graphFile(m.name), bytes: graph },
+    );
     models.push({
       name: m.name,
       graph: { file: graphFile(m.name), bytes: graph.byteLength, sha256: sha256Hex(graph) },
@@ -140,10 +164,10 @@ export function encodeBundle(plan: Plan): Result<EncodedBundle> {
     version: FORMAT_VERSION,
     planId: ZERO_ID, // sealed below, once the bytes exist
     pageSize: P,
-    valueType: 'f32',
+    valueType: plan.valueType,
     budgets: { l1Bytes: plan.budgets.l1Bytes, l2Bytes: plan.budgets.l2Bytes },
     selfTying: plan.selfTied,
-    shared: pageFile(SHARED_FILE, sharedBytes, P),
+    shared: pageFile(SHARED_FILE, sharedPages.pages, P),
     models,
     // A round trip through JSON drops what JSON cannot hold, so the stored report is what readers get back.
     report: plan.report === undefined ? null : JSON.parse(JSON.stringify(plan.report)),

@@ -6,15 +6,19 @@
  *
  * Only the active model's weights are materialised: all models share one weight buffer of the largest
  * model's size (their feeds are views into it), so level 1 grows with max n_k, not Σ n_k.
+ *
+ * i8 bundles stay int8 in level 1 (shared codes and scales) and in the exclusive read buffer; the
+ * gather dequantises into the float32 weight buffer ORT takes (image/gather.ts gatherStoredInto).
  */
 import { createHash } from 'node:crypto';
 import { fail, ok, type Result } from '../core/errors.ts';
 import type { Preprocessing, Split } from '../datasets/types.ts';
 import { createSession, floatTensor, ort, type SessionOptions } from '../onnx/ort.ts';
-import { gatherInto, gatherRuns, type GatherRuns } from '../image/gather.ts';
+import { gatherRuns, gatherStoredInto, type GatherRuns } from '../image/gather.ts';
 import { F32_BYTES } from '../image/manifest.ts';
+import { heldBytes, type StoredPages } from '../image/pages.ts';
 import { readResidentBundle, type ReadOptions } from '../image/read.ts';
-import type { TaskAccuracy } from '../image/plan.ts';
+import type { TaskAccuracy, ValueType } from '../image/plan.ts';
 import { HOST_IS_LITTLE_ENDIAN } from '../image/values.ts';
 import { ExclusiveFiles } from './l2.ts';
 import { ByteLru } from './lru.ts';
@@ -86,34 +90,50 @@ interface RuntimeModel {
   readonly runs: GatherRuns;
   readonly exclusiveBytes: number;
   readonly exclusiveSha256: string;
+  /** i8: the scales of the model's exclusive pages (level 2, as the manifest lists them); empty for f32. */
+  readonly exclusiveScales: Float32Array;
   /** Weight feeds: views into the shared weight buffer, created once. */
   readonly feeds: Record<string, ort.Tensor>;
   graph: Uint8Array | undefined;
   session: ort.InferenceSession | undefined;
 }
 
+/** A model's exclusive pages held in the cache, with their size for the LRU. */
+interface CachedPages {
+  readonly pages: StoredPages;
+  readonly byteLength: number;
+}
+
 export class PagedRuntime {
   private active: RuntimeModel | undefined;
   private lastSwitch: SwitchStats | undefined;
-  private readonly exclusiveF32: Float32Array;
 
   private constructor(
     readonly planId: string,
     readonly pageSize: number,
     readonly sharedPageCount: number,
-    private readonly shared: Float32Array,
+    readonly valueType: ValueType,
+    private readonly shared: StoredPages,
     private readonly entries: readonly RuntimeModel[],
     private readonly weightBuffer: Float32Array,
     private readonly exclusiveBuffer: Uint8Array,
+    /** i8: the active model's exclusive-page scales, sized for the largest set (read with its pages). */
+    private readonly exclusiveScaleBuffer: Float32Array,
     private readonly l2: ExclusiveFiles,
-    private readonly cache: ByteLru<string, Float32Array> | undefined,
+    private readonly cache: ByteLru<string, CachedPages> | undefined,
     private readonly options: RuntimeOptions,
-  ) {
-    this.exclusiveF32 = new Float32Array(
-      exclusiveBuffer.buffer,
-      exclusiveBuffer.byteOffset,
-      exclusiveBuffer.byteLength / F32_BYTES,
-    );
+  ) {}
+
+  /** The first `bytes` bytes of the read buffer (and, i8, `pages` scales) as stored pages. */
+  private bufferPages(bytes: number, pages: number): StoredPages {
+    const b = this.exclusiveBuffer;
+    return this.valueType === 'i8'
+      ? {
+          valueType: 'i8',
+          codes: new Int8Array(b.buffer, b.byteOffset, bytes),
+          scales: this.exclusiveScaleBuffer.subarray(0, pages),
+        }
+      : { valueType: 'f32', values: new Float32Array(b.buffer, b.byteOffset, bytes / F32_BYTES) };
   }
 
   /**
@@ -137,7 +157,9 @@ export class PagedRuntime {
     const M = manifest.shared.pageCount;
     const maxWeights = Math.max(...manifest.models.map((m) => m.weightCount));
     const maxExclusiveBytes = Math.max(...manifest.models.map((m) => m.exclusive.bytes));
+    const maxExclusivePages = Math.max(...manifest.models.map((m) => m.exclusive.pageCount));
     const weightBuffer = new Float32Array(maxWeights);
+    const exclusiveScaleBuffer = new Float32Array(manifest.valueType === 'i8' ? maxExclusivePages : 0);
     // An ArrayBuffer of our own (not Buffer's pool), so the Float32Array view over it is aligned.
     const exclusiveBuffer = new Uint8Array(new ArrayBuffer(maxExclusiveBytes));
     const entries: RuntimeModel[] = manifest.models.map((m) => {
@@ -164,6 +186,7 @@ export class PagedRuntime {
         runs: gatherRuns(pageTable, M, P, m.weightCount),
         exclusiveBytes: m.exclusive.bytes,
         exclusiveSha256: m.exclusive.sha256,
+        exclusiveScales: Float32Array.from(m.exclusive.scales ?? []),
         feeds,
         graph: loaded.value.graphBytes.get(m.name),
         session: undefined,
@@ -179,10 +202,12 @@ export class PagedRuntime {
       loaded.value.planId,
       P,
       M,
-      loaded.value.sharedPages,
+      manifest.valueType,
+      loaded.value.shared,
       entries,
       weightBuffer,
       exclusiveBuffer,
+      exclusiveScaleBuffer,
       l2.value,
       cacheBytes > 0 ? new ByteLru(cacheBytes) : undefined,
       options,
@@ -238,7 +263,7 @@ export class PagedRuntime {
       sessionMs = performance.now() - t0;
     }
     const t1 = performance.now();
-    let exclusive = this.cache?.get(name);
+    let exclusive = this.cache?.get(name)?.pages;
     const fromCache = exclusive !== undefined;
     if (!exclusive) {
       const read = this.l2.read(this.entries.indexOf(entry), this.exclusiveBuffer, entry.exclusiveBytes);
@@ -254,13 +279,20 @@ export class PagedRuntime {
             'Verify the bundle and activate it again.',
           );
       }
-      exclusive = this.exclusiveF32;
+      // The scales travel with the pages: one per exclusive page, copied beside them.
+      this.exclusiveScaleBuffer.set(entry.exclusiveScales);
+      exclusive = this.bufferPages(entry.exclusiveBytes, entry.exclusiveScales.length);
     }
     const t2 = performance.now();
-    gatherInto(entry.runs, this.shared, exclusive, this.weightBuffer);
+    gatherStoredInto(entry.runs, this.shared, exclusive, this.pageSize, this.weightBuffer);
     const t3 = performance.now();
-    if (!fromCache && this.cache)
-      this.cache.set(name, this.exclusiveF32.slice(0, entry.exclusiveBytes / F32_BYTES));
+    if (!fromCache && this.cache) {
+      const pages: StoredPages =
+        exclusive.valueType === 'i8'
+          ? { valueType: 'i8', codes: exclusive.codes.slice(), scales: exclusive.scales.slice() }
+          : { valueType: 'f32', values: exclusive.values.slice() };
+      this.cache.set(name, { pages, byteLength: heldBytes(pages) });
+    }
     this.active = entry;
     const stats: SwitchStats = {
       model: name,
@@ -327,7 +359,7 @@ export class PagedRuntime {
   }
 
   memory(): MemoryAccount {
-    const sharedPages = this.shared.byteLength;
+    const sharedPages = heldBytes(this.shared);
     const pageTables = this.entries.reduce((s, e) => s + e.pageTable.byteLength, 0);
     const gatherRunBytes = this.entries.reduce(
       (s, e) =>
@@ -339,7 +371,7 @@ export class PagedRuntime {
       0,
     );
     const weightBuffer = this.weightBuffer.byteLength;
-    const exclusiveBuffer = this.exclusiveBuffer.byteLength;
+    const exclusiveBuffer = this.exclusiveBuffer.byteLength + this.exclusiveScaleBuffer.byteLength;
     const cache = this.cache?.bytes ?? 0;
     const level1 = {
       sharedPages,
@@ -352,7 +384,8 @@ export class PagedRuntime {
     };
     const account = {
       level1,
-      level2Bytes: this.entries.reduce((s, e) => s + e.exclusiveBytes, 0),
+      // i8: each exclusive page's scale lives with it on level 2.
+      level2Bytes: this.entries.reduce((s, e) => s + e.exclusiveBytes + e.exclusiveScales.byteLength, 0),
       rss: process.memoryUsage().rss,
     };
     return this.lastSwitch ? { ...account, lastSwitch: this.lastSwitch } : account;

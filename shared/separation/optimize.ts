@@ -25,12 +25,20 @@
  * - restarts (`restarts`): when patience runs out before the last step, the kept pages are restored
  *   and the run goes on at 0.3 of the rate, instead of leaving the rest of the budget unused.
  * The run's history records, per evaluation, everything the rule saw (image/report.ts ReportEvalPoint).
+ *
+ * Int8 pages (`quantize`): the pages stay float32 masters; every forward pass — training batches
+ * and evaluations alike — gathers from their fake-quantised copy (each page quantised to int8 with
+ * one scale chosen from its values, then dequantised), and the gradient at those weights is applied
+ * to the masters unchanged (straight-through: rounding has no useful gradient, and the weights are
+ * graph inputs, so this lives here, outside the graph). A shared page is quantised once, with one
+ * scale for all its occupants, exactly as it will be stored.
  */
 import { raise, throwIfCancelled } from '../core/errors.ts';
 import { noProgress, type ProgressSink, type ValidationFigures } from '../core/progress.ts';
 import { createOptimizer } from '../train/optimizers.ts';
 import { gatherWeights, scatterAddGradients, type TableShape } from './tables.ts';
 import type { ReportEvalPoint } from '../image/report.ts';
+import { fakeQuantizePages, type ScaleRule } from '../image/quantize.ts';
 
 /** What the optimiser needs from a task: gradients on training batches and validation scores. */
 export interface TaskGradients {
@@ -112,6 +120,11 @@ export interface JointOptions {
   readonly minStepsFraction?: number;
   /** Restarts from the kept snapshot, at 0.3 of the rate, when patience runs out early. Default 0. */
   readonly restarts?: number;
+  /**
+   * Int8 pages: train and evaluate through the pages fake-quantised with one scale per page chosen
+   * by `rule` (see the top). Absent: float32 pages, the former path exactly.
+   */
+  readonly quantize?: { readonly rule: ScaleRule };
   readonly signal?: AbortSignal;
   /** Receives an 'optimize' event at each evaluation, with the tasks' validation figures. */
   readonly progress?: ProgressSink;
@@ -154,6 +167,46 @@ export function gatherTask(
   const r = gatherWeights(state.tables[k]!, tableShape(state, task), state.shared, state.exclusive[k]!, out);
   if (!r.ok) raise(r.error.code, r.error.message);
   return r.value;
+}
+
+/** Pages quantised to int8 and dequantised: the values and one scale per page. */
+export interface QuantizedPages {
+  readonly state: PagedState;
+  readonly sharedScales: Float32Array;
+  readonly exclusiveScales: readonly Float32Array[];
+}
+
+/** A reusable fake-quantised copy of a state's pages (same tables), refreshed from any state of its shape. */
+export class QuantizedView implements QuantizedPages {
+  readonly state: PagedState;
+  readonly sharedScales: Float32Array;
+  readonly exclusiveScales: Float32Array[];
+
+  constructor(
+    like: PagedState,
+    private readonly rule: ScaleRule,
+  ) {
+    this.state = { ...like, shared: like.shared.slice(), exclusive: like.exclusive.map((e) => e.slice()) };
+    this.sharedScales = new Float32Array(like.shared.length / like.pageSize);
+    this.exclusiveScales = like.exclusive.map((e) => new Float32Array(e.length / like.pageSize));
+  }
+
+  /** Quantises `from`'s pages into this view; returns the view's state. */
+  refresh(from: PagedState): PagedState {
+    const P = from.pageSize;
+    fakeQuantizePages(from.shared, P, this.rule, this.sharedScales, this.state.shared);
+    from.exclusive.forEach((e, k) =>
+      fakeQuantizePages(e, P, this.rule, this.exclusiveScales[k]!, this.state.exclusive[k]!),
+    );
+    return this.state;
+  }
+}
+
+/** The int8 pages of `state` (a fresh copy): what an i8 plan stores. */
+export function quantizePagedState(state: PagedState, rule: ScaleRule): QuantizedPages {
+  const view = new QuantizedView(state, rule);
+  view.refresh(state);
+  return view;
 }
 
 /** Validation accuracy and loss of every task at the current pages. */
@@ -400,6 +453,9 @@ export async function optimizeJointly(
     ? { ...state, shared: state.shared.slice(), exclusive: state.exclusive.map((e) => e.slice()) }
     : state;
   const averagedParams = [averaged.shared, ...averaged.exclusive];
+  // Int8: the pages every forward pass sees (see the top); the masters are what Adam updates.
+  const quantized = options.quantize ? new QuantizedView(state, options.quantize.rule) : undefined;
+  const forwardPages = (pages: PagedState): PagedState => (quantized ? quantized.refresh(pages) : pages);
 
   const history: EvalPoint[] = [];
   let focusWeights: readonly number[] = tasks.map(() => 1);
@@ -421,7 +477,7 @@ export async function optimizeJointly(
 
   /** Evaluates the kept pages, updates the two best snapshots; the caller records the point. */
   const evaluate = async (step: number): Promise<{ candidate: Candidate; losses: number[] }> => {
-    const scores = await evaluatePages(averaged, tasks);
+    const scores = await evaluatePages(forwardPages(averaged), tasks);
     const accuracy = scores.map((s) => s.accuracy);
     window.push(accuracy);
     if (window.length > smoothing) window.shift();
@@ -480,8 +536,9 @@ export async function optimizeJointly(
     sharedGrad.fill(0);
     for (const g of exclusiveGrads) g.fill(0);
     // Every task's batch at once: tasks hosted by worker threads run on separate cores.
+    const forward = forwardPages(state);
     const losses = await Promise.all(
-      tasks.map((task, k) => task.trainBatch(gatherTask(state, k, task, weights[k]!), grads[k]!)),
+      tasks.map((task, k) => task.trainBatch(gatherTask(forward, k, task, weights[k]!), grads[k]!)),
     );
     for (let k = 0; k < K; k++) {
       const task = tasks[k]!;

@@ -13,6 +13,8 @@
 import { fail, ok, type Result } from '../core/errors.ts';
 import type { ProgressSink } from '../core/progress.ts';
 import type { DeviceProfile } from '../image/device-profile.ts';
+import { VALUE_TYPES, type ValueType } from '../image/plan.ts';
+import { SCALE_RULES, type ScaleRule } from '../image/quantize.ts';
 import type { AugmentSpec } from '../train/augment.ts';
 import type { TaskData } from '../datasets/types.ts';
 import type { Model } from '../onnx/types.ts';
@@ -67,6 +69,14 @@ export interface PlannerMethod {
    * probe pass (probe.ts), absent otherwise.
    */
   readonly extraPriority?: readonly number[];
+  /**
+   * How pages are stored: absent or 'f32', float32; 'i8', int8 with one scale per page, the pages
+   * optimised fake-quantised (optimize.ts) and the pool sized for P + 4 bytes a page. Strategy
+   * 'ours' only.
+   */
+  readonly valueType?: ValueType;
+  /** i8: how each page's scale is chosen (image/quantize.ts); default 'max-abs'. */
+  readonly scaleRule?: ScaleRule;
 }
 
 /** Knowledge distillation from each original model: the loss mixes the labels' cross-entropy (1 − α) with the softened original predictions' (α, temperature T). */
@@ -304,6 +314,16 @@ export function checkPlannerOptions(
     const schedule = checkReferenceSchedule(t.referenceSchedule);
     if (!schedule.ok) return schedule;
   }
+  if (m.valueType !== undefined && !VALUE_TYPES.includes(m.valueType))
+    return fail('E_USAGE', `Unknown value type "${String(m.valueType)}"; use ${VALUE_TYPES.join(', ')}.`);
+  if (m.scaleRule !== undefined && !SCALE_RULES.includes(m.scaleRule))
+    return fail('E_USAGE', `Unknown scale rule "${String(m.scaleRule)}"; use ${SCALE_RULES.join(', ')}.`);
+  if (m.valueType === 'i8' && m.strategy !== 'ours')
+    return fail(
+      'E_USAGE',
+      `Int8 pages are planned by strategy "ours" only (got "${m.strategy}"): the reference's optimiser has no fake quantisation.`,
+      'Drop --value-type i8, or use --strategy ours.',
+    );
   if (m.extraPriority !== undefined && m.extraPriority.length !== tasks.length)
     return fail(
       'E_USAGE',

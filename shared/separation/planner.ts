@@ -14,7 +14,7 @@ import { noProgress } from '../core/progress.ts';
 import { pageCount, type Plan } from '../image/plan.ts';
 import type { FisherResult } from './fisher.ts';
 import { checkPageSize, formModel, type Formation } from './formation.ts';
-import type { JointResult } from './optimize.ts';
+import { quantizePagedState, type JointResult } from './optimize.ts';
 import {
   STRATEGIES,
   checkPlannerOptions,
@@ -27,7 +27,7 @@ import { packingCeiling, packingCeilingSelfTying } from './separate.ts';
 import { OURS } from './strategies/ours.ts';
 import { REFERENCE, REFERENCE_CAPPED } from './strategies/reference.ts';
 import type { PlannerStrategy } from './strategies/strategy.ts';
-import { baselineStage, finalStage } from './stages/accuracy.ts';
+import { baselineStage, finalStage, type FinalAccuracy } from './stages/accuracy.ts';
 import { stageContexts, type PlannerStage, type StageContext } from './stages/context.ts';
 import { fisherByTask, fisherStage } from './stages/fisher.ts';
 import { formationStage } from './stages/formation.ts';
@@ -257,9 +257,24 @@ async function runStages(
         ctx.optimize,
       ),
     );
-    const after = await timed('final', () => finalStage(initialised.state, sessions, ctx.final));
+    // Int8: the plan stores the masters quantised; their f32 figure is measured too, for the report.
+    const method = options.method;
+    const quantized =
+      method.valueType === 'i8'
+        ? quantizePagedState(initialised.state, method.scaleRule ?? 'max-abs')
+        : undefined;
+    const { after, f32After } = await timed(
+      'final',
+      async (): Promise<Result<{ after: FinalAccuracy; f32After?: FinalAccuracy }>> => {
+        const stored = await finalStage(quantized ? quantized.state : initialised.state, sessions, ctx.final);
+        if (!stored.ok || !quantized) return stored.ok ? ok({ after: stored.value }) : stored;
+        const masters = await finalStage(initialised.state, sessions, ctx.final);
+        return masters.ok ? ok({ after: stored.value, f32After: masters.value }) : masters;
+      },
+    );
     const { plan, report } = unwrap(
       assemblePlan({
+        ...(quantized && f32After ? { quantized, f32After } : {}),
         tasks,
         formations,
         options,

@@ -10,6 +10,7 @@
 import { formatBytes } from '../core/units.ts';
 import { STORED_DEVICE, describeRuntime, type DeviceTraits } from '../image/device-profile.ts';
 import { describeLevel1, memoryAccount } from '../image/memory.ts';
+import { valueBytesOf, type ValueType } from '../image/plan.ts';
 import {
   PLAN_REPORT_VERSION,
   reportTotals,
@@ -35,7 +36,8 @@ export type TimedPlanReport = PlanReport & {
 
 export interface ReportInput {
   readonly pageSize: number;
-  readonly valueBytes?: number;
+  /** How pages are stored; f32 when absent. i8 tasks carry `f32Pages`. */
+  readonly valueType?: ValueType;
   readonly budgets: { readonly l1Bytes: number; readonly l2Bytes: number };
   /** Which budget the plan obeys: the device's, or the method's own footprint (the strategy's `budget`). */
   readonly budgetObeyed: BudgetObeyed;
@@ -54,12 +56,12 @@ export interface ReportInput {
 
 /** Fills in the totals from the per-task facts, with image/memory.ts's account for the device. */
 export function buildReport(input: ReportInput): TimedPlanReport {
-  const valueBytes = input.valueBytes ?? 4;
+  const valueType = input.valueType ?? 'f32';
   const device = input.device ?? STORED_DEVICE;
   const account = memoryAccount(
     {
       pageSize: input.pageSize,
-      valueBytes,
+      valueType,
       sharedPageCount: input.sharedPageCount,
       models: input.tasks.map((t) => ({ weightCount: t.weights, exclusivePageCount: t.exclusivePages })),
     },
@@ -70,8 +72,8 @@ export function buildReport(input: ReportInput): TimedPlanReport {
   return {
     version: PLAN_REPORT_VERSION,
     pageSize: input.pageSize,
-    valueType: 'f32',
-    valueBytes,
+    valueType,
+    valueBytes: valueBytesOf(valueType),
     budgets: input.budgets,
     budgetObeyed: input.budgetObeyed,
     device,
@@ -146,15 +148,19 @@ export function budgetLine(report: Pick<PlanReport, 'budgetObeyed' | 'budgets' |
 
 /** The report as plain text: a table per task, then totals, occupancy and timing. */
 export function renderReport(report: PlanReport): string {
+  // i8 plans: the same float master pages as f32 next to the int8 figure ("after"), same budget.
+  const i8 = report.valueType === 'i8';
   const rows = report.tasks.map((t) => [
     t.task,
     String(t.weights),
     String(t.pages),
     String(t.exclusivePages),
     pct(t.test.before),
+    ...(i8 ? [t.f32Pages ? pct(t.f32Pages.test) : '-'] : []),
     pct(t.test.after),
     delta(t.test),
     pct(t.val.before),
+    ...(i8 ? [t.f32Pages ? pct(t.f32Pages.val) : '-'] : []),
     pct(t.val.after),
   ]);
   const meanDelta = report.tasks.length
@@ -172,11 +178,39 @@ export function renderReport(report: PlanReport): string {
   const lines = [
     `Plan: ${report.tasks.length} tasks, page ${report.pageSize} × ${report.valueType}, ${report.sharedPageCount} shared pages, strategy ${report.strategy}, init ${report.init}${report.selfTying > 1 ? `, self-tying ${report.selfTying} per slot` : ''}`,
     '',
-    ...table(
-      ['task', 'weights', 'pages', 'excl', 'test before', 'test after', 'Δ pts', 'val before', 'val after'],
-      rows,
-      [false, true, true, true, true, true, true, true, true],
-    ),
+    ...(i8
+      ? table(
+          [
+            'task',
+            'weights',
+            'pages',
+            'excl',
+            'test before',
+            'test f32 pages',
+            'test i8 pages',
+            'Δ pts',
+            'val before',
+            'val f32 pages',
+            'val i8 pages',
+          ],
+          rows,
+          [false, true, true, true, true, true, true, true, true, true, true],
+        )
+      : table(
+          [
+            'task',
+            'weights',
+            'pages',
+            'excl',
+            'test before',
+            'test after',
+            'Δ pts',
+            'val before',
+            'val after',
+          ],
+          rows,
+          [false, true, true, true, true, true, true, true, true],
+        )),
     '',
     `Δ test accuracy: mean ${meanDelta >= 0 ? '+' : '−'}${Math.abs(meanDelta * 100).toFixed(1)} pts${worst ? `, worst ${delta(worst.test)} (${worst.task})` : ''}`,
     `Original weights: ${formatBytes(totals.originalBytes)} (${totals.originalBytes} B)`,

@@ -164,7 +164,7 @@ export function separateReferenceCapped(
   const account = memoryAccount(
     {
       pageSize: P,
-      valueBytes: ours.value.valueBytes,
+      valueType: ours.value.valueType,
       sharedPageCount: M,
       models: models.map((m, k) => ({ weightCount: m.weightCount, exclusivePageCount: kept[k]! })),
     },

@@ -24,7 +24,7 @@
 import { fail, ok, type Result } from '../core/errors.ts';
 import { formatBytes } from '../core/units.ts';
 import { checkPageSize } from './formation.ts';
-import { pageCount, type Budgets } from '../image/plan.ts';
+import { pageCount, valueBytesOf, type Budgets, type ValueType } from '../image/plan.ts';
 import { STORED_DEVICE, type DeviceTraits } from '../image/device-profile.ts';
 import {
   checkEntryWidth,
@@ -48,8 +48,8 @@ export interface SeparationModelInput {
 export interface SeparationOptions {
   readonly pageSize: number;
   readonly budgets: Budgets;
-  /** Bytes per stored value: 4 for f32. */
-  readonly valueBytes?: number;
+  /** How pages are stored (f32 when absent): i8 pages take P bytes and a 4-byte scale each. */
+  readonly valueType?: ValueType;
   /**
    * The device apart from its sizes (which are `budgets`): its page-table entry width and what its
    * runtime keeps in level 1. Default: the stored plan alone (uint32 entries, no runtime).
@@ -92,6 +92,7 @@ export interface SeparatedModel {
 
 export interface Separation {
   readonly pageSize: number;
+  readonly valueType: ValueType;
   readonly valueBytes: number;
   readonly pageBytes: number;
   readonly tableEntryBytes: number;
@@ -149,7 +150,8 @@ export function separate(
   const size = checkPageSize(options.pageSize);
   if (!size.ok) return size;
   const P = options.pageSize;
-  const valueBytes = options.valueBytes ?? 4;
+  const valueType = options.valueType ?? 'f32';
+  const valueBytes = valueBytesOf(valueType);
   const device = options.device ?? STORED_DEVICE;
   const entryBytes = device.tableEntryBytes;
   const t = options.selfTying ?? 1;
@@ -189,14 +191,14 @@ export function separate(
     }
   }
 
-  const pageBytes = bytesPerPage(P, valueBytes);
+  const pageBytes = bytesPerPage(P, valueType);
   const counts = models.map((m) => pageCount(m.weightCount, P));
   const weightCounts = models.map((m) => m.weightCount);
   const totalPages = counts.reduce((a, b) => a + b, 0);
   const pageTableBytes = tableBytes(totalPages, entryBytes);
-  const forecast = residencyForecast({ pageSize: P, valueBytes, weightCounts }, device.runtime);
+  const forecast = residencyForecast({ pageSize: P, valueType, weightCounts }, device.runtime);
   const residency = (reserved: number) =>
-    runtimeParts({ pageSize: P, valueBytes, weightCounts, maxExclusivePages: reserved }, device.runtime);
+    runtimeParts({ pageSize: P, valueType, weightCounts, maxExclusivePages: reserved }, device.runtime);
   const forcedFor = (M: number) => counts.map((N) => Math.max(0, N - t * M));
 
   // 1. The pool size M, with R pages reserved for the runtime's exclusive-page buffer (see the top).
@@ -275,7 +277,7 @@ export function separate(
   const account = memoryAccount(
     {
       pageSize: P,
-      valueBytes,
+      valueType,
       sharedPageCount: M,
       models: separated.map((m) => ({ weightCount: m.weightCount, exclusivePageCount: m.exclusive.length })),
     },
@@ -283,6 +285,7 @@ export function separate(
   );
   return ok({
     pageSize: P,
+    valueType,
     valueBytes,
     pageBytes,
     tableEntryBytes: entryBytes,

@@ -9,6 +9,8 @@ describe('level1BudgetFor', () => {
   it('is page tables + m pages for the stored plan alone (as before device profiles)', () => {
     const shape = { pageSize: 4, weightCounts: [18, 12, 13], selfTying: 1, device: STORED_DEVICE };
     expect(level1BudgetFor(3, shape)).toBe(12 * 4 + 3 * 16);
+    // i8: a page is P codes and its 4-byte scale.
+    expect(level1BudgetFor(3, { ...shape, valueType: 'i8' })).toBe(12 * 4 + 3 * (4 + 4));
   });
 
   it('gives the separation a pool of at least m pages on any device, within the budget', () => {

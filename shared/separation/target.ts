@@ -7,6 +7,7 @@
  */
 import { fail, ok, type Result } from '../core/errors.ts';
 import type { DeviceTraits } from '../image/device-profile.ts';
+import type { ValueType } from '../image/plan.ts';
 import { pageBytes as bytesPerPage, residencyForecast, tableBytes } from '../image/memory.ts';
 import type { FisherResult } from './fisher.ts';
 import { withOverrides, type PlannerOptions, type PlannerTask } from './planner-options.ts';
@@ -67,6 +68,8 @@ export function level1BudgetFor(
   m: number,
   shape: {
     readonly pageSize: number;
+    /** How pages are stored; f32 when absent (i8 pages take P + 4 bytes with their scale). */
+    readonly valueType?: ValueType;
     readonly weightCounts: readonly number[];
     readonly selfTying: number;
     readonly device: DeviceTraits;
@@ -74,14 +77,21 @@ export function level1BudgetFor(
 ): number {
   const P = shape.pageSize;
   const counts = shape.weightCounts.map((n) => Math.ceil(n / P));
-  const forecast = residencyForecast({ pageSize: P, weightCounts: shape.weightCounts }, shape.device.runtime);
+  const forecast = residencyForecast(
+    {
+      pageSize: P,
+      weightCounts: shape.weightCounts,
+      ...(shape.valueType ? { valueType: shape.valueType } : {}),
+    },
+    shape.device.runtime,
+  );
   const forcedMax = Math.max(0, ...counts.map((n) => n - shape.selfTying * m));
   return (
     tableBytes(
       counts.reduce((a, b) => a + b, 0),
       shape.device.tableEntryBytes,
     ) +
-    m * bytesPerPage(P) +
+    m * bytesPerPage(P, shape.valueType) +
     forecast.fixedBytes +
     forcedMax * forecast.bytesPerExclusivePage
   );
@@ -98,12 +108,13 @@ export async function planForAccuracy(
   const preview = previewPlan(tasks, method.pageSize, method.selfTying);
   if (!preview.ok) return preview;
   const P = method.pageSize;
-  const pageBytes = bytesPerPage(P);
+  const pageBytes = bytesPerPage(P, method.valueType);
   const l2Pages = Math.floor(device.l2Bytes / pageBytes);
   const counts = preview.value.pageCounts;
   const level1For = (m: number) =>
     level1BudgetFor(m, {
       pageSize: P,
+      ...(method.valueType ? { valueType: method.valueType } : {}),
       weightCounts: preview.value.weightCounts,
       selfTying: method.selfTying,
       device,

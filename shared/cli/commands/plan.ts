@@ -5,6 +5,8 @@ import { formatBytes, parseBytes } from '../../core/units.ts';
 import { resolveDevice, type DeviceProfile } from '../../image/device-profile.ts';
 import { MANIFEST_FILE } from '../../image/manifest.ts';
 import { historyJsonLines } from '../../image/report.ts';
+import { VALUE_TYPES } from '../../image/plan.ts';
+import { SCALE_RULES, type ScaleRule } from '../../image/quantize.ts';
 import { writeBundle } from '../../image/write.ts';
 import { writeFileAtomic } from '../../onnx/io.ts';
 import { INIT_KINDS, type InitKind } from '../../separation/init.ts';
@@ -88,6 +90,14 @@ export function plannerOptionsOf(args: ParsedArgs, ctx: CommandContext): Result<
     return fail('E_USAGE', `--selection must be ${SELECTION_RULES.join(' or ')}, got "${selection}".`);
   const distill = distillOption(o['distill'], o['temperature']);
   if (!distill.ok) return distill;
+  const valueType = String(o['value-type'] ?? 'f32');
+  if (!(VALUE_TYPES as readonly string[]).includes(valueType))
+    return fail('E_USAGE', `--value-type must be ${VALUE_TYPES.join(' or ')}, got "${valueType}".`);
+  const scaleRule = o['scale-rule'] === undefined ? undefined : String(o['scale-rule']);
+  if (scaleRule !== undefined && !(SCALE_RULES as readonly string[]).includes(scaleRule))
+    return fail('E_USAGE', `--scale-rule must be ${SCALE_RULES.join(' or ')}, got "${scaleRule}".`);
+  if (scaleRule !== undefined && valueType !== 'i8')
+    return fail('E_USAGE', '--scale-rule chooses the scales of int8 pages: it needs --value-type i8.');
   return ok(
     plannerOptions(device.value, {
       method: {
@@ -96,6 +106,9 @@ export function plannerOptionsOf(args: ParsedArgs, ctx: CommandContext): Result<
         selfTying: num('self-tying', d.method.selfTying),
         init: init as InitKind | 'auto',
         fisherSamples: num('fisher-samples', quick ? QUICK.fisherSamples : d.method.fisherSamples),
+        // f32 leaves the method as it was (no member), so f32 plans stay bit for bit the same.
+        ...(valueType === 'i8' ? { valueType: 'i8' as const } : {}),
+        ...(scaleRule !== undefined ? { scaleRule: scaleRule as ScaleRule } : {}),
       },
       optimisation: {
         steps: num('steps', quick ? QUICK.steps : d.optimisation.steps),
@@ -292,6 +305,20 @@ export const planCommand: Command = {
       value: 't',
       description: 'Let up to t pages of one model share a slot (1 = off).',
       default: DEFAULT_PLANNER_OPTIONS.method.selfTying,
+    },
+    {
+      name: 'value-type',
+      kind: 'string',
+      value: 'f32|i8',
+      description:
+        'How pages are stored: f32, or i8 (int8 with one float32 scale per page, optimised fake-quantised; strategy ours).',
+      default: 'f32',
+    },
+    {
+      name: 'scale-rule',
+      kind: 'string',
+      value: 'rule',
+      description: `i8: how each page's scale is chosen: ${SCALE_RULES.join(' or ')} (default max-abs).`,
     },
     {
       name: 'fisher-samples',

@@ -12,7 +12,7 @@ import { pageCount, type Plan, type PlannedModel } from '../../image/plan.ts';
 import { DataType } from '../../onnx/types.ts';
 import { weightsAsInputs } from '../../onnx/weights.ts';
 import { unformWeights, type Formation } from '../formation.ts';
-import type { JointResult, PagedState } from '../optimize.ts';
+import type { JointResult, PagedState, QuantizedPages } from '../optimize.ts';
 import { budgetsOf, type PlannerOptions, type PlannerTask } from '../planner-options.ts';
 import { buildReport, storedReport, type TaskReport, type TimedPlanReport } from '../report.ts';
 import type { FinalAccuracy, SplitAccuracies } from './accuracy.ts';
@@ -34,8 +34,12 @@ export interface PlanFacts {
   readonly optimisation: JointResult;
   /** The original models' accuracy (baseline stage). */
   readonly before: readonly SplitAccuracies[];
-  /** The plan's weights and accuracy (final stage). */
+  /** The plan's weights and accuracy (final stage): the int8 pages' for an i8 plan. */
   readonly after: FinalAccuracy;
+  /** i8 plans: the stored pages (quantised from the state's float masters) and their scales. */
+  readonly quantized?: QuantizedPages;
+  /** i8 plans: the accuracy of the float masters themselves, the report's f32 figure. */
+  readonly f32After?: FinalAccuracy;
   /** Wall time of each stage, seconds (in the returned report only). */
   readonly stageSeconds: Readonly<Record<string, number>>;
 }
@@ -51,7 +55,14 @@ export function assemblePlan(facts: PlanFacts): Result<{ plan: Plan; report: Tim
   return attempt(() => {
     const { tasks, formations, options, paging, optimisation } = facts;
     const P = options.method.pageSize;
-    const state: PagedState = facts.initialised.state;
+    const quantized = facts.quantized;
+    // What the plan stores: the int8 pages when quantised, else the optimised pages themselves.
+    const state: PagedState = quantized ? quantized.state : facts.initialised.state;
+    const f32Pages = (k: number) => {
+      if (!facts.f32After) return {};
+      const a = nth(facts.f32After.accuracy, k, 'f32 accuracy');
+      return { f32Pages: { test: a.test, val: a.val } };
+    };
     const accuracy = (k: number) => {
       const before = nth(facts.before, k, 'original accuracy');
       const after = nth(facts.after.accuracy, k, 'final accuracy');
@@ -68,10 +79,12 @@ export function assemblePlan(facts: PlanFacts): Result<{ plan: Plan; report: Tim
         pages: pageCount(f.weightCount, P),
         exclusivePages: nth(state.exclusive, k, 'exclusive pages').length / P,
         ...accuracy(k),
+        ...f32Pages(k),
       };
     });
     const report = buildReport({
       pageSize: P,
+      ...(quantized ? { valueType: 'i8' as const } : {}),
       budgets: budgetsOf(options.device),
       budgetObeyed: facts.budgetObeyed,
       device: traitsOf(options.device),
@@ -114,15 +127,17 @@ export function assemblePlan(facts: PlanFacts): Result<{ plan: Plan; report: Tim
         weightCount: f.weightCount,
         pageTable: nth(state.tables, k, 'page table'),
         exclusivePages: nth(state.exclusive, k, 'exclusive pages'),
+        ...(quantized ? { exclusiveScales: nth(quantized.exclusiveScales, k, 'exclusive scales') } : {}),
         accuracy: accuracy(k),
       };
     });
     const plan: Plan = {
       pageSize: P,
-      valueType: 'f32',
+      valueType: quantized ? 'i8' : 'f32',
       budgets: budgetsOf(options.device),
       sharedPageCount: paging.sharedPageCount,
       sharedPages: state.shared,
+      ...(quantized ? { sharedScales: quantized.sharedScales } : {}),
       selfTied: paging.selfTying > 1,
       models,
       // Stored without wall-clock times, so that the same inputs and seed give the same plan id.

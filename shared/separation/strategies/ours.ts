@@ -37,6 +37,7 @@ export const OURS: PlannerStrategy = {
       budgets: budgetsOf(device),
       selfTying: method.selfTying,
       device,
+      ...(method.valueType ? { valueType: method.valueType } : {}),
       ...(method.extraPriority ? { extraPriority: method.extraPriority } : {}),
     });
     if (!s.ok) return s;
@@ -82,6 +83,9 @@ export function jointOptions(input: OptimiseInput): JointOptions {
     selection: t.selection,
     minStepsFraction: t.minStepsFraction,
     restarts: t.restarts,
+    ...(input.options.method.valueType === 'i8'
+      ? { quantize: { rule: input.options.method.scaleRule ?? 'max-abs' } }
+      : {}),
     onStep: input.onStep,
     progress: input.progress,
     ...(input.signal ? { signal: input.signal } : {}),
