@@ -8,7 +8,7 @@ import { userInfo } from 'node:os';
 import { isAbsolute, resolve } from 'node:path';
 import { fail, ok, type Result } from '../../core/errors.ts';
 import { formatBytes } from '../../core/units.ts';
-import { provisionDevice } from '../../fleet/provision.ts';
+import { provisionDevice, type McuProvisionOptions } from '../../fleet/provision.ts';
 import { probeHostKey } from '../../fleet/ssh/connection.ts';
 import { isFingerprint } from '../../fleet/ssh/host-key.ts';
 import { describeMcuFigures, mcuFigures } from '../../fleet/mcu-telemetry.ts';
@@ -24,7 +24,8 @@ export const DEFAULT_DEVICE_ROOT = '/opt/wsep';
 const USAGE =
   'wsep devices add <name> --host <h> --key <path> [--port 22] [--user u] [--root dir] [--node path] [--kind linux|mcu-gateway] [--tag t1,t2 | --tag t1 --tag t2]\n' +
   '       wsep devices accept-key <name> [--fingerprint SHA256:…]\n' +
-  '       wsep devices list [--tag t] | show <name> | provision <name> | remove <name>';
+  '       wsep devices provision <name> [--board b] [--profile p] [--mcu-command line] [--health-samples n]\n' +
+  '       wsep devices list [--tag t] | show <name> | remove <name>';
 
 function text(args: ParsedArgs, name: string): string | undefined {
   const v = args.options[name];
@@ -253,11 +254,54 @@ const show: Sub = async (store, args, ctx) => {
   return ok(0);
 };
 
+/** The MCU gateway's provisioning flags (--board, --profile, --mcu-command, --health-samples). */
+function mcuOptionsOf(args: ParsedArgs): Result<McuProvisionOptions | undefined> {
+  const board = text(args, 'board');
+  const profile = text(args, 'profile');
+  const command = text(args, 'mcu-command');
+  const samples = args.options['health-samples'];
+  if (board === undefined && profile === undefined && command === undefined && samples === undefined) {
+    return ok(undefined);
+  }
+  if (samples !== undefined && (typeof samples !== 'number' || !Number.isInteger(samples) || samples < 0)) {
+    return fail(
+      'E_USAGE',
+      `--health-samples must be a whole number ≥ 0 (0: whole slices), got ${String(samples)}.`,
+    );
+  }
+  const config = {
+    ...(command !== undefined ? { command } : {}),
+    ...(typeof samples === 'number' ? { healthSamples: samples } : {}),
+  };
+  return ok({
+    ...(board !== undefined ? { board } : {}),
+    ...(profile !== undefined ? { profile } : {}),
+    ...(Object.keys(config).length > 0 ? { config } : {}),
+  });
+}
+
 const provision: Sub = async (store, args, ctx) => {
   const name = args.positionals[1];
   if (name === undefined)
     return fail('E_USAGE', 'wsep devices provision needs a device name.', `Usage: ${USAGE}`);
-  const done = await provisionDevice(store, name, { signal: ctx.signal, progress: progressSink(ctx) });
+  const mcu = mcuOptionsOf(args);
+  if (!mcu.ok) return mcu;
+  if (mcu.value !== undefined) {
+    const device = store.getDevice(name);
+    if (!device.ok) return device;
+    if (device.value.kind !== 'mcu-gateway') {
+      return fail(
+        'E_USAGE',
+        `Device "${name}" is a ${device.value.kind} device; --board, --profile, --mcu-command and --health-samples are for MCU gateways.`,
+        'Leave them out, or register the device with --kind mcu-gateway.',
+      );
+    }
+  }
+  const done = await provisionDevice(store, name, {
+    signal: ctx.signal,
+    progress: progressSink(ctx),
+    ...(mcu.value ? { mcu: mcu.value } : {}),
+  });
   if (!done.ok) return done;
   const r = done.value;
   if (json(args)) ctx.out(JSON.stringify(r, null, 2));
@@ -332,6 +376,32 @@ export const devicesCommand: Command = {
       value: 'tags',
       description:
         'add: tags, comma-separated or the option repeated; list: only devices with one of these tags.',
+    },
+    {
+      name: 'board',
+      kind: 'string',
+      value: 'name',
+      description: 'provision, MCU gateways: the board under resources/firmware/boards (default mps2-an385).',
+    },
+    {
+      name: 'profile',
+      kind: 'string',
+      value: 'name|file.json',
+      description: 'provision, MCU gateways: the memory profile (FRAM and flash sizes; default the board’s).',
+    },
+    {
+      name: 'mcu-command',
+      kind: 'string',
+      value: 'line',
+      description:
+        'provision, MCU gateways: the command line that starts the MCU ({elf}, {fram}, {storage}, … see resources/agent/README.md; default QEMU).',
+    },
+    {
+      name: 'health-samples',
+      kind: 'number',
+      value: 'n',
+      description:
+        'provision, MCU gateways: samples per task in the health check (default 8; 0: whole slices).',
     },
     {
       name: 'fingerprint',

@@ -117,4 +117,28 @@ describe('the fleet commands without devices', () => {
     );
     expect([fp.code, fp.error]).toEqual([2, '--fingerprint "MD5:aa" is not a SHA256:… fingerprint.']);
   });
+
+  it('refuse MCU provisioning flags for a Linux device and a bad sample count, before any connection', async () => {
+    const { dir, store } = setup();
+    const added = await runCommandInProcess(
+      devicesCommand,
+      ['add', 'box', '--host', '127.0.0.1', '--port', '1', '--key', 'id_ed25519', ...store],
+      dir,
+    );
+    expect(added.code, added.error).toBe(0);
+    const linux = await runCommandInProcess(
+      devicesCommand,
+      ['provision', 'box', '--mcu-command', 'openocd -f board.cfg', ...store],
+      dir,
+    );
+    expect(linux.code).toBe(2);
+    expect(linux.error).toMatch(/"box" is a linux device; --board, --profile, --mcu-command/);
+    const samples = await runCommandInProcess(
+      devicesCommand,
+      ['provision', 'box', '--health-samples', '2.5', ...store],
+      dir,
+    );
+    expect(samples.code).toBe(2);
+    expect(samples.error).toMatch(/--health-samples must be a whole number/);
+  });
 });
