@@ -17,6 +17,7 @@ export const FIRMWARE_EXIT_CODES: Readonly<Record<number, string>> = {
   12: 'the FRAM and storage images come from different exports',
   13: 'the CPU took a fault',
   14: 'the value type is not supported by this build',
+  15: 'an int8 scale table is invalid (a scale not a finite float32 > 0)',
 };
 
 export function describeExitCode(code: number): string {

@@ -14,7 +14,7 @@ import { fail, ok, type Result } from '../core/errors.ts';
 import type { DeviceProfile } from '../image/device-profile.ts';
 import { sha256Hex } from '../image/hash.ts';
 import type { Split } from '../datasets/types.ts';
-import type { Plan } from '../image/plan.ts';
+import type { Plan, ValueType } from '../image/plan.ts';
 import { readBundle } from '../image/read.ts';
 import { buildHealthSlices, healthInputs, readHealthSlices } from '../runtime/health-slice.ts';
 import { PagedRuntime } from '../runtime/runtime.ts';
@@ -22,6 +22,7 @@ import type { Board } from './board.ts';
 import { encodeDescriptor } from './descriptor.ts';
 import { encodeFramImage, FRAM_HEADER_BYTES, framLayout, type FramLayout } from './fram-image.ts';
 import { compileLayers } from './layers.ts';
+import { storedPageBytes, storeOf, type PageStore } from './page-store.ts';
 import {
   encodeStorageImage,
   NAME_BYTES,
@@ -31,7 +32,8 @@ import {
 } from './storage-image.ts';
 
 export const EXPORT_FORMAT = 'weightsep-mcu-export';
-export const EXPORT_VERSION = 1;
+/** Version 2 added `valueType` (int8 pages); a version-1 export is f32 and still reads. */
+export const EXPORT_VERSION = 2;
 export const EXPORT_FILE = 'mcu.json';
 export const FRAM_FILE = 'fram.bin';
 export const STORAGE_FILE = 'storage.bin';
@@ -56,9 +58,12 @@ export interface McuExportModel {
   readonly macs: number;
   readonly weightCount: number;
   readonly exclusivePages: number;
-  /** Bytes a switch to this model reads from level 2: its descriptor and exclusive pages. */
+  /** Bytes a switch to this model reads from level 2: its descriptor and exclusive pages (i8: codes and scales). */
   readonly switchBytes: number;
-  /** The whole model's f32 weights: what a switch reads when no page is shared (the baseline). */
+  /**
+   * The whole model's weights in the plan's value type: what a switch reads when no page is shared
+   * (the baseline). f32: n × 4; i8: n codes and one 4-byte scale per page (N × 4).
+   */
   readonly wholeModelBytes: number;
   readonly hostAccuracy: number;
   readonly hostPredictions: readonly number[];
@@ -73,6 +78,8 @@ export interface McuExport {
   readonly format: typeof EXPORT_FORMAT;
   readonly version: typeof EXPORT_VERSION;
   readonly planId: string;
+  /** How the pages are stored in both blobs (absent in version-1 exports: f32). */
+  readonly valueType: ValueType;
   readonly exportId: number;
   readonly board: Board;
   readonly profile: DeviceProfile;
@@ -201,6 +208,7 @@ export function writeExport(
     format: EXPORT_FORMAT,
     version: EXPORT_VERSION,
     planId,
+    valueType: plan.valueType,
     exportId,
     board,
     profile,
@@ -242,12 +250,20 @@ export interface PackedBlobs {
   readonly storage: ReturnType<typeof encodeStorageImage>;
 }
 
+/** The shared pages of a plan as the blobs store them. */
+export interface SharedPages {
+  readonly pageSize: number;
+  readonly sharedPageCount: number;
+  readonly shared: PageStore;
+}
+
 /**
  * Lays out the two blobs for the profile and checks that each region fits (the pure half of the export:
- * tests feed it their own inputs). `tables` and `models` are in the plan's model order.
+ * tests feed it their own inputs). `tables` and `models` are in the plan's model order; every model's
+ * exclusive pages must be stored as the shared pages are.
  */
 export function packBlobs(
-  plan: Pick<Plan, 'pageSize' | 'sharedPageCount' | 'sharedPages' | 'models'>,
+  plan: SharedPages,
   models: readonly StorageModel[],
   tables: readonly Uint16Array[],
   activationValues: number,
@@ -255,10 +271,20 @@ export function packBlobs(
   options: { board: Board; profile: DeviceProfile; exportId: number; logitsSamples: number },
 ): Result<PackedBlobs> {
   const { board, profile, exportId, logitsSamples } = options;
-  const exclusiveBufferBytes = Math.max(...plan.models.map((m) => m.exclusivePages.byteLength));
+  const valueType = plan.shared.valueType;
+  const P = plan.pageSize;
+  const pagesOf = (e: PageStore): number => (e.valueType === 'f32' ? e.values.length : e.codes.length) / P;
+  if (models.some((m) => m.exclusive.valueType !== valueType))
+    return fail('E_MCU_BLOB', `Every model's exclusive pages must be ${valueType}, as the shared pages are.`);
+  // The buffer holds one model's exclusive pages as stored (i8: codes and their scales), sized for the largest.
+  const exclusiveBufferBytes = Math.max(
+    0,
+    ...models.map((m) => pagesOf(m.exclusive) * storedPageBytes(valueType, P)),
+  );
   const frameInput = {
-    pageSize: plan.pageSize,
+    pageSize: P,
     sharedPageCount: plan.sharedPageCount,
+    valueType,
     tables,
     arenaBytes: 2 * activationValues * 4,
     exclusiveBufferBytes,
@@ -270,7 +296,7 @@ export function packBlobs(
     fl.usedBytes,
     profile.l1Bytes,
     board.fram.window,
-    `shared pages ${fl.sharedBytes}, page tables ${fl.tablesBytes}, activation arena ${fl.arenaBytes}, exclusive-page buffer ${fl.exclusiveBytes}, descriptor buffer ${fl.descriptorBytes}, header ${FRAM_HEADER_BYTES}`,
+    `${valueType} shared pages ${fl.sharedBytes}, page tables ${fl.tablesBytes}, activation arena ${fl.arenaBytes}, exclusive-page buffer ${fl.exclusiveBytes}, descriptor buffer ${fl.descriptorBytes}, header ${FRAM_HEADER_BYTES}`,
   );
   if (!framFits.ok) return framFits;
   const sl = storageLayout({ models });
@@ -279,16 +305,22 @@ export function packBlobs(
     sl.totalBytes,
     profile.l2Bytes,
     board.l2.window,
-    `exclusive pages ${sl.exclusiveBytes}, descriptors ${sl.descriptorBytes}, test slices ${sl.sliceBytes}, header and directory ${sl.totalBytes - sl.exclusiveBytes - sl.descriptorBytes - sl.sliceBytes}`,
+    `${valueType} exclusive pages ${sl.exclusiveBytes}, descriptors ${sl.descriptorBytes}, test slices ${sl.sliceBytes}, header and directory ${sl.totalBytes - sl.exclusiveBytes - sl.descriptorBytes - sl.sliceBytes}`,
   );
   if (!l2Fits.ok) return l2Fits;
   const fram = encodeFramImage({
     ...frameInput,
     exportId,
     budgetBytes: profile.l1Bytes,
-    sharedPages: plan.sharedPages,
+    shared: plan.shared,
   });
-  const storage = encodeStorageImage({ exportId, budgetBytes: profile.l2Bytes, logitsSamples, models });
+  const storage = encodeStorageImage({
+    exportId,
+    budgetBytes: profile.l2Bytes,
+    logitsSamples,
+    valueType,
+    models,
+  });
   return ok({ exportId, fram, storage });
 }
 
@@ -299,7 +331,7 @@ export type PackedModel = Omit<McuExportModel, 'hostAccuracy' | 'hostPredictions
  * input and labels per model): the export without the bundle files and the host runtime.
  */
 export function packPlan(
-  plan: Pick<Plan, 'pageSize' | 'sharedPageCount' | 'sharedPages' | 'models'>,
+  plan: Pick<Plan, 'pageSize' | 'sharedPageCount' | 'sharedPages' | 'models' | 'valueType' | 'sharedScales'>,
   slices: ReadonlyMap<string, Split>,
   options: { board: Board; profile: DeviceProfile; exportId: number; logitsSamples: number },
 ): Result<PackedBlobs & { models: readonly PackedModel[] }> {
@@ -309,6 +341,10 @@ export function packPlan(
   const models: PackedModel[] = [];
   let activationValues = 0;
   let descriptorBufferBytes = 0;
+  const valueType = plan.valueType;
+  // i8 plans hold dequantised values: back to the codes (refused when a value is off its page's grid).
+  const shared = storeOf(valueType, plan.sharedPages, plan.sharedScales, P, 'shared pages');
+  if (!shared.ok) return shared;
   for (const m of plan.models) {
     const entries = plan.sharedPageCount + m.exclusivePages.length / P;
     if (entries > 0xffff)
@@ -342,11 +378,19 @@ export function packPlan(
     });
     const split = slices.get(m.name);
     if (!split) return fail('E_DATASET', `No test slice for model "${m.name}".`);
+    const exclusive = storeOf(
+      valueType,
+      m.exclusivePages,
+      m.exclusiveScales,
+      P,
+      `exclusive pages of "${m.name}"`,
+    );
+    if (!exclusive.ok) return exclusive;
     tables.push(Uint16Array.from(m.pageTable));
     storageModels.push({
       name: m.name,
       descriptor,
-      exclusivePages: m.exclusivePages,
+      exclusive: exclusive.value,
       slice: split.x,
       labels: split.y,
     });
@@ -360,10 +404,17 @@ export function packPlan(
       macs: layers.value.macs,
       weightCount: m.weightCount,
       exclusivePages,
-      switchBytes: descriptor.byteLength + m.exclusivePages.byteLength,
-      wholeModelBytes: m.weightCount * 4,
+      switchBytes: descriptor.byteLength + exclusivePages * storedPageBytes(valueType, P),
+      wholeModelBytes: valueType === 'i8' ? m.weightCount + 4 * m.pageTable.length : m.weightCount * 4,
     });
   }
-  const packed = packBlobs(plan, storageModels, tables, activationValues, descriptorBufferBytes, options);
+  const packed = packBlobs(
+    { pageSize: P, sharedPageCount: plan.sharedPageCount, shared: shared.value },
+    storageModels,
+    tables,
+    activationValues,
+    descriptorBufferBytes,
+    options,
+  );
   return packed.ok ? ok({ ...packed.value, models }) : packed;
 }

@@ -5,18 +5,21 @@
  * here, so the memory map is planned offline and the firmware allocates nothing.
  */
 import { fail, ok, type Result } from '../core/errors.ts';
+import type { ValueType } from '../image/plan.ts';
 import { align4, checkBlob, sealBlob } from './blob-frame.ts';
+import { VALUE_TYPE_CODE, valueTypeOfCode, type PageStore } from './page-store.ts';
 
 export const FRAM_HEADER_BYTES = 80;
-export const VALUE_TYPE_F32 = 0;
 
 export interface FramImageInput {
   readonly exportId: number;
   readonly budgetBytes: number;
   readonly pageSize: number;
   readonly sharedPageCount: number;
-  /** M × P values. */
-  readonly sharedPages: Float32Array;
+  /** How pages are stored (f32 when absent): sizes the shared pages and the exclusive buffer's pages. */
+  readonly valueType?: ValueType;
+  /** The M shared pages: M × P values, or (i8) M × P codes and M scales. */
+  readonly shared: PageStore;
   /** Per model, its page table as uint16 entries. */
   readonly tables: readonly Uint16Array[];
   readonly arenaBytes: number;
@@ -26,8 +29,14 @@ export interface FramImageInput {
 
 /** Where everything lies in FRAM, in bytes from the FRAM base. */
 export interface FramLayout {
+  readonly valueType: ValueType;
+  /** f32: M × P × 4 values; i8: M × P codes. */
   readonly sharedOffset: number;
+  /** The shared pages as stored: values, or codes and the scale table. */
   readonly sharedBytes: number;
+  /** i8: the M float32 scales (0 and 0 for f32). */
+  readonly scalesOffset: number;
+  readonly scalesBytes: number;
   readonly tablesOffset: number;
   /** The table directory and the tables. */
   readonly tablesBytes: number;
@@ -44,12 +53,16 @@ export interface FramLayout {
   readonly usedBytes: number;
 }
 
-export function framLayout(
-  input: Omit<FramImageInput, 'exportId' | 'budgetBytes' | 'sharedPages'>,
-): FramLayout {
-  const sharedOffset = FRAM_HEADER_BYTES;
-  const sharedBytes = input.sharedPageCount * input.pageSize * 4;
-  const tablesOffset = sharedOffset + sharedBytes;
+export function framLayout(input: Omit<FramImageInput, 'exportId' | 'budgetBytes' | 'shared'>): FramLayout {
+  const valueType = input.valueType ?? 'f32';
+  const M = input.sharedPageCount;
+  // i8: the scale table first (4-aligned at the header's end), then the codes.
+  const scalesOffset = valueType === 'i8' ? FRAM_HEADER_BYTES : 0;
+  const scalesBytes = valueType === 'i8' ? M * 4 : 0;
+  const sharedOffset = FRAM_HEADER_BYTES + scalesBytes;
+  const codesBytes = M * input.pageSize * (valueType === 'i8' ? 1 : 4);
+  const sharedBytes = scalesBytes + codesBytes;
+  const tablesOffset = align4(sharedOffset + codesBytes);
   let at = tablesOffset + input.tables.length * 8;
   const tableOffsets = input.tables.map((t) => {
     const off = at;
@@ -61,8 +74,11 @@ export function framLayout(
   const exclusiveOffset = arenaOffset + align4(input.arenaBytes);
   const descriptorOffset = exclusiveOffset + align4(input.exclusiveBufferBytes);
   return {
+    valueType,
     sharedOffset,
     sharedBytes,
+    scalesOffset,
+    scalesBytes,
     tablesOffset,
     tablesBytes: imageBytes - tablesOffset,
     tableOffsets,
@@ -85,7 +101,7 @@ export function encodeFramImage(input: FramImageInput): { bytes: Uint8Array; lay
     input.exportId,
     input.budgetBytes,
     input.pageSize,
-    VALUE_TYPE_F32,
+    VALUE_TYPE_CODE[layout.valueType],
     input.sharedPageCount,
     layout.sharedOffset,
     input.tables.length,
@@ -96,14 +112,19 @@ export function encodeFramImage(input: FramImageInput): { bytes: Uint8Array; lay
     layout.exclusiveBytes,
     layout.descriptorOffset,
     layout.descriptorBytes,
-    0,
+    layout.scalesOffset,
     0,
   ];
   header.forEach((x, i) => v.setUint32(16 + 4 * i, x >>> 0, true));
-  bytes.set(
-    new Uint8Array(input.sharedPages.buffer, input.sharedPages.byteOffset, layout.sharedBytes),
-    layout.sharedOffset,
-  );
+  if (input.shared.valueType !== layout.valueType)
+    throw new Error(`FRAM image: ${input.shared.valueType} pages in a ${layout.valueType} layout`);
+  const s = input.shared;
+  if (s.valueType === 'f32')
+    bytes.set(new Uint8Array(s.values.buffer, s.values.byteOffset, s.values.byteLength), layout.sharedOffset);
+  else {
+    bytes.set(new Uint8Array(s.scales.buffer, s.scales.byteOffset, s.scales.byteLength), layout.scalesOffset);
+    bytes.set(new Uint8Array(s.codes.buffer, s.codes.byteOffset, s.codes.byteLength), layout.sharedOffset);
+  }
   input.tables.forEach((t, k) => {
     v.setUint32(layout.tablesOffset + 8 * k, layout.tableOffsets[k]!, true);
     v.setUint32(layout.tablesOffset + 8 * k + 4, t.length, true);
@@ -116,9 +137,9 @@ export interface FramImage {
   readonly exportId: number;
   readonly budgetBytes: number;
   readonly pageSize: number;
-  readonly valueType: number;
+  readonly valueType: ValueType;
   readonly sharedPageCount: number;
-  readonly sharedPages: Float32Array;
+  readonly shared: PageStore;
   readonly tables: readonly Uint16Array[];
   readonly arenaOffset: number;
   readonly arenaBytes: number;
@@ -135,17 +156,36 @@ export function decodeFramImage(bytes: Uint8Array): Result<FramImage> {
   const v = framed.value;
   const u = (at: number): number => v.getUint32(at, true);
   const bad = (why: string): Result<never> => fail('E_MCU_BLOB', `The fram blob ${why}.`);
-  const [exportId, budgetBytes, pageSize, valueType, M, sharedOffset, count, tablesOffset] = [
+  const [exportId, budgetBytes, pageSize, valueCode, M, sharedOffset, count, tablesOffset] = [
     16, 20, 24, 28, 32, 36, 40, 44,
   ].map(u) as [number, number, number, number, number, number, number, number];
+  const valueType = valueTypeOfCode(valueCode);
+  if (valueType === undefined || (valueType === 'i8' && v.getUint32(4, true) < 2))
+    return bad(`has the unknown value type ${valueCode}`);
+  const scalesOffset = u(72);
+  const V = valueType === 'i8' ? 1 : 4;
   if (
     pageSize === 0 ||
-    sharedOffset + M * pageSize * 4 > bytes.byteLength ||
+    sharedOffset + M * pageSize * V > bytes.byteLength ||
+    (valueType === 'i8' && (scalesOffset % 4 !== 0 || scalesOffset + 4 * M > bytes.byteLength)) ||
     tablesOffset + count * 8 > bytes.byteLength
   )
-    return bad('has shared pages or page tables outside the image');
-  const sharedPages = new Float32Array(M * pageSize);
-  for (let i = 0; i < sharedPages.length; i++) sharedPages[i] = v.getFloat32(sharedOffset + 4 * i, true);
+    return bad('has shared pages, scales or page tables outside the image');
+  let shared: PageStore;
+  if (valueType === 'f32') {
+    const values = new Float32Array(M * pageSize);
+    for (let i = 0; i < values.length; i++) values[i] = v.getFloat32(sharedOffset + 4 * i, true);
+    shared = { valueType, values };
+  } else {
+    const scales = Float32Array.from({ length: M }, (_, i) => v.getFloat32(scalesOffset + 4 * i, true));
+    if (!scales.every((x) => Number.isFinite(x) && x > 0))
+      return bad('has a scale that is not a finite float32 > 0');
+    shared = {
+      valueType,
+      scales,
+      codes: Int8Array.from(bytes.subarray(sharedOffset, sharedOffset + M * pageSize)),
+    };
+  }
   const tables: Uint16Array[] = [];
   for (let k = 0; k < count; k++) {
     const off = u(tablesOffset + 8 * k);
@@ -159,7 +199,7 @@ export function decodeFramImage(bytes: Uint8Array): Result<FramImage> {
     pageSize,
     valueType,
     sharedPageCount: M,
-    sharedPages,
+    shared,
     tables,
     arenaOffset: u(48),
     arenaBytes: u(52),

@@ -55,9 +55,11 @@ export function readMcuExport(dir: string): Result<McuExport> {
       'Make one with `wsep mcu export <bundle> --out <dir>`.',
     );
   }
-  if (json.format !== EXPORT_FORMAT || json.version !== EXPORT_VERSION)
-    return fail('E_MCU_BLOB', `${path} is not a version-${EXPORT_VERSION} ${EXPORT_FORMAT} file.`);
-  return ok(json);
+  // Version 1 (before int8 pages) has no valueType: its blobs are f32.
+  const version = json.version as number;
+  if (json.format !== EXPORT_FORMAT || (version !== 1 && version !== EXPORT_VERSION))
+    return fail('E_MCU_BLOB', `${path} is not a version-1 or -${EXPORT_VERSION} ${EXPORT_FORMAT} file.`);
+  return ok(version === 1 ? { ...json, version: EXPORT_VERSION, valueType: 'f32' } : json);
 }
 
 export async function runMcu(dir: string, options: McuRunOptions = {}): Promise<Result<McuRunResult>> {

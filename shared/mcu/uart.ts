@@ -40,9 +40,12 @@ function pairs(words: readonly string[]): Record<string, string> {
   return out;
 }
 
+/** The numeric pairs of a line (a word such as `values=i8` is not a number and is left out). */
 const numbers = (o: Record<string, string>): Record<string, number> =>
   Object.fromEntries(
-    Object.entries(o).map(([k, v]) => [k, v.startsWith('0x') ? Number.parseInt(v, 16) : Number(v)]),
+    Object.entries(o)
+      .map(([k, v]) => [k, v.startsWith('0x') ? Number.parseInt(v, 16) : Number(v)] as const)
+      .filter(([, v]) => Number.isFinite(v)),
   );
 
 export function parseUart(text: string): Result<UartReport> {

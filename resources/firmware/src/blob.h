@@ -11,12 +11,16 @@
 #define WSEP_FRAM_MAGIC 0x31465357u /* "WSF1" */
 #define WSEP_L2_MAGIC 0x324C5357u   /* "WSL2" */
 #define WSEP_DESC_MAGIC 0x31445357u /* "WSD1" */
-#define WSEP_BLOB_VERSION 1u
+/* Version 2 added int8 pages (value type, scale tables); version-1 images are f32 and read as before.
+ * Descriptors hold no values and stay at version 1. */
+#define WSEP_BLOB_VERSION 2u
+#define WSEP_BLOB_VERSION_F32_ONLY 1u
+#define WSEP_DESC_VERSION 1u
 /* Bytes a CRC skips: magic, version, total_bytes and the CRC itself. */
 #define WSEP_CRC_SKIP 16u
 
 #define WSEP_VALUE_F32 0u
-/* Reserved for int8 pages with one scale per page slot (a later version). */
+/* int8 codes, one float32 scale per page: weight = (float)code x scale (docs/FORMAT.md section 11). */
 #define WSEP_VALUE_I8 1u
 
 /* Level 1 (FRAM): loaded at the FRAM base. The arena, exclusive buffer and descriptor buffer lie after
@@ -26,15 +30,16 @@ typedef struct {
   uint32_t export_id;    /* first 4 bytes of the plan id: both blobs must carry the same */
   uint32_t budget_bytes; /* the profile's FRAM size */
   uint32_t page_size;    /* P, values per page */
-  uint32_t value_type;   /* WSEP_VALUE_F32 */
+  uint32_t value_type;   /* WSEP_VALUE_F32 or WSEP_VALUE_I8 */
   uint32_t shared_pages; /* M */
-  uint32_t shared_off;   /* M x P values */
+  uint32_t shared_off;   /* M x P values: f32, or int8 codes */
   uint32_t model_count;
   uint32_t tables_off; /* model_count x wsep_table_ref_t */
   uint32_t arena_off, arena_bytes;
   uint32_t excl_off, excl_bytes;
   uint32_t desc_off, desc_bytes;
-  uint32_t reserved0, reserved1;
+  uint32_t scales_off; /* i8: M float32 scales, shared page i's at index i; f32: 0 */
+  uint32_t reserved1;
 } wsep_fram_header_t;
 
 typedef struct {
@@ -50,14 +55,15 @@ typedef struct {
   uint32_t model_count;
   uint32_t dir_off;        /* model_count x wsep_l2_entry_t */
   uint32_t logits_samples; /* print the raw logits of this many samples per task (0: none) */
-  uint32_t reserved[3];
+  uint32_t value_type;     /* version 2: the FRAM image's (version 1: 0, f32) */
+  uint32_t reserved[2];
 } wsep_l2_header_t;
 
 #define WSEP_NAME_BYTES 32u
 typedef struct {
   char name[WSEP_NAME_BYTES]; /* NUL-padded */
   uint32_t desc_off, desc_bytes;
-  uint32_t excl_off, excl_bytes;  /* E_k x P values */
+  uint32_t excl_off, excl_bytes;  /* f32: E_k x P values; i8: E_k float32 scales, then E_k x P codes */
   uint32_t slice_off, slice_samples; /* f32 model input, samples x input values */
   uint32_t labels_off, reserved;  /* uint8 class per sample */
 } wsep_l2_entry_t;

@@ -25,22 +25,43 @@ static int error(int code, const char *what, const char *why) {
 
 static int aligned4(uint32_t v) { return (v & 3u) == 0; }
 
+/* A stored scale is a finite float32 > 0 (docs/FORMAT.md section 3.2): sign clear, not 0, not inf/NaN. */
+static int valid_scales(const float *scales, uint32_t n) {
+  for (uint32_t i = 0; i < n; i++) {
+    union {
+      float f;
+      uint32_t u;
+    } v = {scales[i]};
+    if ((v.u >> 31) != 0 || v.u == 0 || ((v.u >> 23) & 0xFFu) == 0xFFu) return 0;
+  }
+  return 1;
+}
+
+/* Bytes of one page in level 2 and in the exclusive buffer: P values, or P codes and the page's scale. */
+static uint64_t page_bytes(uint32_t value_type, uint32_t P) {
+  return value_type == WSEP_VALUE_I8 ? (uint64_t)P + 4u : (uint64_t)P * 4u;
+}
+
 /* [off, off + n) within [0, limit), without overflow. */
 static int within(uint64_t off, uint64_t n, uint64_t limit) { return off <= limit && n <= limit - off; }
 
 static int check_fram(const wsep_memory_t *mem, const wsep_fram_header_t *h) {
   if (mem->fram_window < sizeof *h || h->magic != WSEP_FRAM_MAGIC)
     return error(WSEP_EXIT_FRAM_MAGIC, "fram", "bad magic (no WeightSep FRAM image at the FRAM base)");
-  if (h->version != WSEP_BLOB_VERSION) return error(WSEP_EXIT_FRAM_VERSION, "fram", "unsupported version");
+  if (h->version != WSEP_BLOB_VERSION && h->version != WSEP_BLOB_VERSION_F32_ONLY)
+    return error(WSEP_EXIT_FRAM_VERSION, "fram", "unsupported version");
   if (h->total_bytes < sizeof *h || h->total_bytes > mem->fram_window || h->budget_bytes > mem->fram_window)
     return error(WSEP_EXIT_FRAM_SIZE, "fram", "image size outside the FRAM window");
   if (wsep_crc32(0, mem->fram + WSEP_CRC_SKIP, h->total_bytes - WSEP_CRC_SKIP) != h->crc32)
     return error(WSEP_EXIT_FRAM_CRC, "fram", "CRC-32 mismatch");
-  if (h->value_type != WSEP_VALUE_F32)
-    return error(WSEP_EXIT_VALUE_TYPE, "fram", "value type not supported by this build (f32 only)");
-  uint64_t page_bytes = (uint64_t)h->page_size * 4u;
+  int i8 = h->value_type == WSEP_VALUE_I8;
+  if (h->value_type != WSEP_VALUE_F32 && !(i8 && h->version == WSEP_BLOB_VERSION))
+    return error(WSEP_EXIT_VALUE_TYPE, "fram", "value type not supported by this build (f32, and i8 from version 2)");
+  uint64_t value_bytes = (uint64_t)h->page_size * (i8 ? 1u : 4u);
+  if (i8 && (!aligned4(h->scales_off) || !within(h->scales_off, (uint64_t)h->shared_pages * 4u, h->total_bytes)))
+    return error(WSEP_EXIT_FRAM_SIZE, "fram", "shared scale table outside the image");
   if (h->page_size == 0 || !aligned4(h->shared_off) || !aligned4(h->tables_off) ||
-      !within(h->shared_off, page_bytes * h->shared_pages, h->total_bytes) ||
+      !within(h->shared_off, value_bytes * h->shared_pages, h->total_bytes) ||
       !within(h->tables_off, (uint64_t)h->model_count * sizeof(wsep_table_ref_t), h->total_bytes) ||
       h->model_count == 0)
     return error(WSEP_EXIT_FRAM_SIZE, "fram", "shared pages or page tables outside the image");
@@ -55,6 +76,8 @@ static int check_fram(const wsep_memory_t *mem, const wsep_fram_header_t *h) {
     return error(WSEP_EXIT_FRAM_SIZE, "fram", "buffers overlap the image or each other");
   if ((uint64_t)h->desc_off + h->desc_bytes > h->budget_bytes)
     return error(WSEP_EXIT_FRAM_BUDGET, "fram", "planned layout exceeds the FRAM budget");
+  if (i8 && !valid_scales((const float *)(const void *)(mem->fram + h->scales_off), h->shared_pages))
+    return error(WSEP_EXIT_SCALES, "fram", "a shared page's scale is not a finite float32 > 0");
   return WSEP_EXIT_OK;
 }
 
@@ -63,7 +86,8 @@ static int check_l2(const wsep_memory_t *mem, const wsep_fram_header_t *fh, wsep
   wsep_storage_read(0, h, sizeof *h);
   if (h->magic != WSEP_L2_MAGIC)
     return error(WSEP_EXIT_L2_MAGIC, "l2", "bad magic (no WeightSep storage image at the storage base)");
-  if (h->version != WSEP_BLOB_VERSION) return error(WSEP_EXIT_L2_VERSION, "l2", "unsupported version");
+  if (h->version != WSEP_BLOB_VERSION && h->version != WSEP_BLOB_VERSION_F32_ONLY)
+    return error(WSEP_EXIT_L2_VERSION, "l2", "unsupported version");
   if (h->total_bytes < sizeof *h || h->total_bytes > mem->l2_window || h->total_bytes > h->budget_bytes)
     return error(WSEP_EXIT_L2_SIZE, "l2", "image size outside the storage window or budget");
   /* The whole image is checked once at boot, through the driver, in small FRAM-sized chunks. */
@@ -78,7 +102,7 @@ static int check_l2(const wsep_memory_t *mem, const wsep_fram_header_t *fh, wsep
   if (crc != h->crc32) return error(WSEP_EXIT_L2_CRC, "l2", "CRC-32 mismatch");
   if (!within(h->dir_off, (uint64_t)h->model_count * sizeof(wsep_l2_entry_t), h->total_bytes))
     return error(WSEP_EXIT_L2_SIZE, "l2", "model directory outside the image");
-  if (h->export_id != fh->export_id || h->model_count != fh->model_count)
+  if (h->export_id != fh->export_id || h->model_count != fh->model_count || h->value_type != fh->value_type)
     return error(WSEP_EXIT_MISMATCH, "l2", "storage and FRAM images come from different exports");
   return WSEP_EXIT_OK;
 }
@@ -158,7 +182,7 @@ static int switch_to(task_t *t, uint32_t k, const wsep_l2_entry_t *e) {
   wsep_storage_read(e->desc_off, dbuf, e->desc_bytes);
   const wsep_desc_header_t *d = (const wsep_desc_header_t *)(const void *)dbuf;
   if (d->magic != WSEP_DESC_MAGIC) return error(WSEP_EXIT_DESCRIPTOR, name, "descriptor has a bad magic");
-  if (d->version != WSEP_BLOB_VERSION) return error(WSEP_EXIT_DESCRIPTOR, name, "descriptor version");
+  if (d->version != WSEP_DESC_VERSION) return error(WSEP_EXIT_DESCRIPTOR, name, "descriptor version");
   if (d->total_bytes != e->desc_bytes ||
       d->total_bytes != sizeof *d + (uint64_t)d->layer_count * sizeof(wsep_layer_t))
     return error(WSEP_EXIT_DESCRIPTOR, name, "descriptor size does not match its layers");
@@ -169,7 +193,8 @@ static int switch_to(task_t *t, uint32_t k, const wsep_l2_entry_t *e) {
   if (refs[k].entries != d->page_count || (uint64_t)d->page_count * P < d->weight_count ||
       ((uint64_t)d->page_count - 1u) * P >= d->weight_count)
     return error(WSEP_EXIT_DESCRIPTOR, name, "page count does not match the page table");
-  if ((uint64_t)d->excl_pages * P * 4u != e->excl_bytes || e->excl_bytes > fh->excl_bytes)
+  if ((uint64_t)d->excl_pages * page_bytes(fh->value_type, fh->page_size) != e->excl_bytes ||
+      e->excl_bytes > fh->excl_bytes)
     return error(WSEP_EXIT_DESCRIPTOR, name, "exclusive pages do not fit the FRAM exclusive buffer");
   if ((uint64_t)d->act_values * 8u > fh->arena_bytes)
     return error(WSEP_EXIT_DESCRIPTOR, name, "activations do not fit the FRAM arena");
@@ -180,15 +205,27 @@ static int switch_to(task_t *t, uint32_t k, const wsep_l2_entry_t *e) {
   for (uint32_t j = 0; j < d->page_count; j++)
     if (table[j] >= fh->shared_pages + d->excl_pages)
       return error(WSEP_EXIT_DESCRIPTOR, name, "page table entry past the model's pages");
-  float *excl = (float *)(void *)(t->fram + fh->excl_off);
+  /* One read per switch: f32 pages, or (i8) the model's scales followed by its codes. */
+  uint8_t *excl = t->fram + fh->excl_off;
   wsep_storage_read(e->excl_off, excl, e->excl_bytes);
+  int i8 = fh->value_type == WSEP_VALUE_I8;
+  const float *excl_scales = (const float *)(const void *)excl;
+  if (i8 && !valid_scales(excl_scales, d->excl_pages))
+    return error(WSEP_EXIT_SCALES, name, "an exclusive page's scale is not a finite float32 > 0");
+  t->pages.i8 = (uint32_t)i8;
   t->pages.shared = (const float *)(const void *)(t->fram + fh->shared_off);
-  t->pages.exclusive = excl;
+  t->pages.exclusive = (const float *)(const void *)excl;
+  t->pages.shared_codes = (const int8_t *)(t->fram + fh->shared_off);
+  t->pages.shared_scales = (const float *)(const void *)(t->fram + fh->scales_off);
+  t->pages.exclusive_codes = (const int8_t *)(excl + 4u * d->excl_pages);
+  t->pages.exclusive_scales = excl_scales;
   t->pages.table = table;
   t->pages.shared_pages = fh->shared_pages;
   t->pages.page_size = fh->page_size;
   t->pages.page_count = d->page_count;
   t->pages.contiguous = 0;
+  t->pages.contiguous_codes = 0;
+  t->pages.contiguous_scales = 0;
   t->desc = d;
   t->layers = layers;
   return WSEP_EXIT_OK;
@@ -240,7 +277,8 @@ static void print_memory(const wsep_memory_t *mem, const wsep_fram_header_t *fh,
   out_kv("budget", fh->budget_bytes);
   out_kv("used", (uint64_t)fh->desc_off + fh->desc_bytes);
   out_kv("image", fh->total_bytes);
-  out_kv("shared", (uint64_t)fh->shared_pages * fh->page_size * 4u);
+  out_str(fh->value_type == WSEP_VALUE_I8 ? " values=i8" : " values=f32");
+  out_kv("shared", (uint64_t)fh->shared_pages * page_bytes(fh->value_type, fh->page_size));
   out_kv("tables", tables);
   out_kv("arena", fh->arena_bytes);
   out_kv("exclusive_buffer", fh->excl_bytes);
@@ -268,11 +306,23 @@ static int run_task(task_t *t, uint32_t k, const wsep_l2_header_t *lh) {
 #ifdef WSEP_CONTIGUOUS
   /* The comparison build: the whole model gathered once, after the planned FRAM layout. */
   uint64_t at = (uint64_t)t->fh->desc_off + t->fh->desc_bytes;
-  if (!within(at, (uint64_t)d->weight_count * 4u, t->fram_window))
-    return error(WSEP_EXIT_FRAM_BUDGET, e.name, "no room after the layout for the contiguous weights");
-  float *all = (float *)(void *)(t->fram + at);
-  wsep_gather(&t->pages, d->weight_count, all);
-  t->pages.contiguous = all;
+  if (t->pages.i8) {
+    /* Codes in weight order and one scale per page: the kernels' runs still end at page ends. */
+    uint64_t codes_bytes = ((uint64_t)d->page_count * t->fh->page_size + 3u) & ~(uint64_t)3u;
+    if (!within(at, codes_bytes + (uint64_t)d->page_count * 4u, t->fram_window))
+      return error(WSEP_EXIT_FRAM_BUDGET, e.name, "no room after the layout for the contiguous weights");
+    int8_t *codes = (int8_t *)(t->fram + at);
+    float *scales = (float *)(void *)(t->fram + at + codes_bytes);
+    wsep_gather_codes(&t->pages, d->weight_count, codes, scales);
+    t->pages.contiguous_codes = codes;
+    t->pages.contiguous_scales = scales;
+  } else {
+    if (!within(at, (uint64_t)d->weight_count * 4u, t->fram_window))
+      return error(WSEP_EXIT_FRAM_BUDGET, e.name, "no room after the layout for the contiguous weights");
+    float *all = (float *)(void *)(t->fram + at);
+    wsep_gather(&t->pages, d->weight_count, all);
+    t->pages.contiguous = all;
+  }
 #endif
   uint32_t correct = 0;
   uint64_t insns = 0;
@@ -325,7 +375,8 @@ static int run_task(task_t *t, uint32_t k, const wsep_l2_header_t *lh) {
 }
 
 int wsep_run(const wsep_memory_t *mem) {
-  out_str("wsep-mcu version=1 board=");
+  wsep_pages_init();
+  out_str("wsep-mcu version=2 board=");
   out_str(WSEP_BOARD_NAME);
   out_str(" weights=" WEIGHTS_MODE);
   out_end();

@@ -19,6 +19,7 @@ enum {
   WSEP_EXIT_MISMATCH = 12,
   WSEP_EXIT_FAULT = 13,
   WSEP_EXIT_VALUE_TYPE = 14,
+  WSEP_EXIT_SCALES = 15,
 };
 
 typedef struct {

@@ -1,15 +1,21 @@
 #include "kernels.h"
 
+/* Weight i of a run: the f32 value, or (float)code x scale (the stored value, rounded once as the host
+ * runtime's dequantisation rounds it). */
+static inline float run_value(const wsep_run_t *r, uint32_t i) {
+  return r->codes ? wsep_code_value[r->codes[i] + 128] * r->scale : r->f32[i];
+}
+
 /* Adds the bias (one value per output channel) through the page cursor. */
 static void add_bias(const wsep_pages_t *w, uint32_t b_off, uint32_t channels, uint32_t plane, float *out) {
   if (b_off == WSEP_NO_BIAS) return;
   wsep_cursor_t c;
-  const float *run;
+  wsep_run_t run;
   uint32_t len, ch = 0;
   wsep_cursor_start(&c, w, b_off, channels);
   while ((len = wsep_cursor_next(&c, &run)) != 0) {
     for (uint32_t i = 0; i < len; i++, ch++) {
-      float b = run[i];
+      float b = run_value(&run, i);
       float *o = out + ch * plane;
       for (uint32_t p = 0; p < plane; p++) o[p] += b;
     }
@@ -19,7 +25,9 @@ static void add_bias(const wsep_pages_t *w, uint32_t b_off, uint32_t channels, u
 /*
  * Weight-stationary convolution: each weight is read once, through the cursor, and applied to every
  * output position it touches. The valid output rows and columns for each kernel offset are computed
- * once per layer (no division per weight), so the inner loop is a strided multiply-add.
+ * once per layer (no division per weight), so the inner loop is a strided multiply-add. An int8 weight is
+ * dequantised once, (float)code x scale, and then applied to its out_h x out_w positions: one multiply
+ * per weight, not per MAC (the accumulations mix weights of many pages, so no scale factors out).
  */
 void wsep_conv2d(const wsep_layer_t *l, const wsep_pages_t *w, const float *in, float *out) {
   uint32_t oy_lo[WSEP_MAX_KERNEL], oy_hi[WSEP_MAX_KERNEL], ox_lo[WSEP_MAX_KERNEL], ox_hi[WSEP_MAX_KERNEL];
@@ -44,12 +52,12 @@ void wsep_conv2d(const wsep_layer_t *l, const wsep_pages_t *w, const float *in, 
   for (uint32_t i = 0; i < l->out_c * plane; i++) out[i] = 0.0f;
 
   wsep_cursor_t c;
-  const float *run;
+  wsep_run_t run;
   uint32_t len, co = 0, ci = 0, ky = 0, kx = 0;
   wsep_cursor_start(&c, w, l->w_off, l->out_c * l->in_c * l->k_h * l->k_w);
   while ((len = wsep_cursor_next(&c, &run)) != 0) {
     for (uint32_t i = 0; i < len; i++) {
-      float wv = run[i];
+      float wv = run_value(&run, i);
       float *o = out + co * plane;
       const float *x = in + ci * in_plane;
       uint32_t x0 = ox_lo[kx], x1 = ox_hi[kx];
@@ -77,11 +85,16 @@ void wsep_conv2d(const wsep_layer_t *l, const wsep_pages_t *w, const float *in, 
   add_bias(w, l->b_off, l->out_c, plane, out);
 }
 
-/* y = W x + b with W [out_c][in_c] (ONNX Gemm, transB = 1): rows are contiguous in page space. */
+/*
+ * y = W x + b with W [out_c][in_c] (ONNX Gemm, transB = 1): rows are contiguous in page space. For int8
+ * pages the scale is factored out of each part of a row that lies in one page: acc += scale x
+ * sum(x x (float)code), one multiply per page part instead of one per weight (the rounding differs from
+ * a per-weight dequantisation in the last bits; README.md, "int8 pages").
+ */
 void wsep_gemm(const wsep_layer_t *l, const wsep_pages_t *w, const float *in, float *out) {
   uint32_t K = l->in_c * l->in_h * l->in_w, N = l->out_c;
   wsep_cursor_t c;
-  const float *run;
+  wsep_run_t run;
   uint32_t len, n = 0, k = 0;
   float acc = 0.0f;
   wsep_cursor_start(&c, w, l->w_off, N * K);
@@ -89,8 +102,15 @@ void wsep_gemm(const wsep_layer_t *l, const wsep_pages_t *w, const float *in, fl
     while (len > 0) {
       uint32_t seg = K - k < len ? K - k : len;
       const float *x = in + k;
-      for (uint32_t t = 0; t < seg; t++) acc += run[t] * x[t];
-      run += seg;
+      if (run.codes) {
+        float part = 0.0f;
+        for (uint32_t t = 0; t < seg; t++) part += x[t] * wsep_code_value[run.codes[t] + 128];
+        acc += part * run.scale;
+        run.codes += seg;
+      } else {
+        for (uint32_t t = 0; t < seg; t++) acc += run.f32[t] * x[t];
+        run.f32 += seg;
+      }
       len -= seg;
       k += seg;
       if (k == K) {
