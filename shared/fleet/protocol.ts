@@ -8,6 +8,8 @@
  * (bump AGENT_VERSION when a command or a field is added).
  */
 import { fail, ok, type ErrorCode, type Result, type WsepError } from '../core/errors.ts';
+// A type only: the protocol stays free of code from the runtime.
+import type { HealthModelResult as RuntimeHealthModelResult } from '../runtime/health-slice.ts';
 
 export const AGENT_VERSION = '1.1.0';
 
@@ -212,17 +214,12 @@ export interface VerifyResult {
   readonly healthModels: number;
 }
 
-export interface HealthModelResult {
-  readonly model: string;
-  readonly samples: number;
-  /** The accuracy the app measured on this slice when it staged the plan, 0..1. */
-  readonly expected: number;
-  /** The accuracy measured on the device, 0..1. */
-  readonly measured: number;
-  /** (expected − measured) × 100; negative when the device did better. */
-  readonly dropPoints: number;
-  /** dropPoints ≤ tolerancePoints (on an MCU gateway, also every sample agrees with the host). */
-  readonly passed: boolean;
+/**
+ * One model's health result: the runtime's (shared/runtime/health-slice.ts, what a Linux agent
+ * measures) and, on an MCU gateway, what the firmware adds. `passed` on a gateway also needs every
+ * sample to agree with the host.
+ */
+export interface HealthModelResult extends RuntimeHealthModelResult {
   /** MCU gateway: samples in the whole slice (`samples` is the prefix that ran). */
   readonly sliceSamples?: number;
   /** MCU gateway: fraction of samples where the firmware predicts the host runtime's class. */

@@ -86,14 +86,17 @@ export interface HealthSliceOptions {
   readonly tolerancePoints?: number;
 }
 
-/** One model's result; the same shape as the fleet protocol's HealthModelResult. */
+/** One model's result (the fleet protocol's HealthModelResult extends it). */
 export interface HealthModelResult {
   readonly model: string;
   readonly samples: number;
+  /** The accuracy the app measured on this slice when it staged the plan, 0..1. */
   readonly expected: number;
+  /** The accuracy measured on the device, 0..1. */
   readonly measured: number;
-  /** (expected − measured) × 100. */
+  /** (expected − measured) × 100; negative when the device did better. */
   readonly dropPoints: number;
+  /** dropPoints ≤ tolerancePoints. */
   readonly passed: boolean;
 }
 
