@@ -8,7 +8,8 @@ import tseslint from 'typescript-eslint';
  * train ← separation; the fleet (devices, rollouts, SSH, the store) sits on image, runtime and mcu (an MCU
  * gateway's firmware and blobs), never the planner; datasets sits beside onnx (data only: core); image (the bundle format and the
  * plan contract) and runtime (what ships to a device) never import autodiff, train, separation or the
- * zoo; the zoo builds and trains models (train's level); nothing but the CLI imports the CLI.
+ * zoo; the zoo builds and trains models (train's level); the app's api drives them all but the CLI;
+ * nothing but the CLI imports the CLI.
  * Tests follow the same rules: a test that needs a higher layer lives in that layer's folder.
  */
 export const LAYERS = {
@@ -23,6 +24,20 @@ export const LAYERS = {
   separation: ['core', 'onnx', 'datasets', 'autodiff', 'train', 'image', 'runtime', 'zoo'],
   mcu: ['core', 'onnx', 'datasets', 'image', 'runtime'],
   fleet: ['core', 'onnx', 'datasets', 'image', 'runtime', 'mcu'],
+  // The app's contract and its one implementation (issue 15): it drives every engine folder, never the CLI.
+  api: [
+    'core',
+    'onnx',
+    'datasets',
+    'autodiff',
+    'train',
+    'image',
+    'runtime',
+    'zoo',
+    'separation',
+    'fleet',
+    'mcu',
+  ],
   cli: [
     'core',
     'onnx',
@@ -35,6 +50,7 @@ export const LAYERS = {
     'separation',
     'fleet',
     'mcu',
+    'api',
   ],
 };
 
@@ -84,6 +100,7 @@ export default tseslint.config(
       'plans/**',
       'coverage/**',
       'renderer/dist/**',
+      'electron/dist/**',
       LAYER_VIOLATION_FIXTURE,
     ],
   },

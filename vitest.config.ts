@@ -7,6 +7,8 @@ export default defineConfig({
       'test/**/*.test.ts',
       'scripts/**/*.test.ts',
       'resources/agent/**/*.test.ts',
+      // The renderer's store tests (Pinia over a faked transport; no DOM needed).
+      'renderer/src/**/*.test.ts',
     ],
     // onnxruntime sessions and training steps are CPU-bound; two workers match the target machines.
     pool: 'forks',

@@ -67,6 +67,11 @@ describe('layer rules', () => {
     ['shared/separation/a.ts', '../runtime/runtime.ts', true],
     ['shared/separation/a.ts', '../cli/args.ts', false],
     ['shared/cli/commands/a.ts', '../../separation/planner.ts', true],
+    ['shared/api/a.ts', '../fleet/rollout.ts', true],
+    ['shared/api/a.ts', '../separation/planner.ts', true],
+    ['shared/api/a.ts', '../cli/args.ts', false],
+    ['shared/fleet/a.ts', '../api/contract.ts', false],
+    ['shared/cli/commands/a.ts', '../../api/service.ts', true],
   ] as const)('%s importing %s: allowed %s', async (file, specifier, allowed) => {
     const errors = await layerErrors(file, `import { x } from '${specifier}';\nexport const y = x;\n`);
     expect(errors.length).toBe(allowed ? 0 : 1);
@@ -93,6 +98,7 @@ describe('layer rules', () => {
     }
     expect(folders.sort()).toEqual(
       [
+        'api',
         'autodiff',
         'cli',
         'core',

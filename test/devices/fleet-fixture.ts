@@ -6,13 +6,14 @@
  * its agent says (those checks are in fleet-common.ts, which uses vitest; this file is also the bench's).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { unwrap } from '../../shared/core/errors.ts';
 import { readBundle } from '../../shared/image/read.ts';
 import { writeBundle } from '../../shared/image/write.ts';
 import type { Plan } from '../../shared/image/plan.ts';
+import { preinstallRuntime as preinstallDiskRuntime } from '../../shared/fleet/local-devices/device-disk.ts';
 import { openFleetStore, type FleetStore } from '../../shared/fleet/store/store.ts';
 import type { Device } from '../../shared/fleet/store/types.ts';
 import type { ClientKey } from './client-key.ts';
@@ -87,16 +88,10 @@ export async function changedPlan(
 }
 
 /**
- * Makes onnxruntime-node resolvable by a device's agent without sending it: symlinks in the folder
- * above the device's disk (Node resolves from <root>/bin upwards), as on a device that has it already.
+ * Makes onnxruntime-node resolvable by a device's agent without sending it (local-devices/device-disk.ts).
  */
 export function preinstallRuntime(device: SshDevice): void {
-  const modules = join(device.dir, 'node_modules');
-  mkdirSync(modules, { recursive: true });
-  for (const name of ['onnxruntime-node', 'onnxruntime-common']) {
-    const link = join(modules, name);
-    if (!existsSync(link)) symlinkSync(join(REPO, 'node_modules', name), link);
-  }
+  preinstallDiskRuntime(device.dir);
 }
 
 export async function startDevices(
@@ -157,16 +152,4 @@ export function filesUnder(dir: string): string[] {
  * Ends any workload loop still running under these agent roots, by its pid file — the safety net
  * behind `wsep-agent stop` when a test failed before it could ask (the loop is detached from sshd).
  */
-export function killWorkloads(roots: readonly string[]): void {
-  for (const root of roots) {
-    const pidFile = join(root, 'run', 'workload.pid');
-    if (!existsSync(pidFile)) continue;
-    const pid = Number(readFileSync(pidFile, 'utf8').trim().split(/\s/)[0]);
-    if (!Number.isInteger(pid) || pid <= 1) continue;
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-  }
-}
+export { killWorkloads } from '../../shared/fleet/local-devices/device-disk.ts';

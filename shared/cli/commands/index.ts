@@ -1,4 +1,5 @@
 import type { Command } from '../command.ts';
+import { appCommand } from './app.ts';
 import { bundleCommand } from './bundle.ts';
 import { dataCommand } from './data.ts';
 import { devicesCommand } from './devices.ts';
@@ -32,4 +33,5 @@ export const COMMANDS: readonly Command[] = [
   telemetryCommand,
   fleetCommand,
   mcuCommand,
+  appCommand,
 ];
