@@ -41,7 +41,7 @@ describe('wsep mcu', () => {
       dir,
     );
     expect(run.code).not.toBe(0);
-    expect(run.error).toMatch(/^Region fram is short by \d+ bytes: the plan needs \d+ \(shared pages/);
+    expect(run.error).toMatch(/^Region fram is short by \d+ bytes: the plan needs \d+ \(f32 shared pages/);
   }, 60_000);
 
   it('refuses an unknown sub-command', async () => {
