@@ -27,8 +27,18 @@ export interface FramImageInput {
   readonly descriptorBufferBytes: number;
 }
 
+/** The three buffers the firmware keeps in FRAM after the image, in bytes from the FRAM base. */
+export interface FramBuffers {
+  readonly arenaOffset: number;
+  readonly arenaBytes: number;
+  readonly exclusiveOffset: number;
+  readonly exclusiveBytes: number;
+  readonly descriptorOffset: number;
+  readonly descriptorBytes: number;
+}
+
 /** Where everything lies in FRAM, in bytes from the FRAM base. */
-export interface FramLayout {
+export interface FramLayout extends FramBuffers {
   readonly valueType: ValueType;
   /** f32: M × P × 4 values; i8: M × P codes. */
   readonly sharedOffset: number;
@@ -43,12 +53,6 @@ export interface FramLayout {
   readonly tableOffsets: readonly number[];
   /** The image QEMU loads: header, shared pages, tables. */
   readonly imageBytes: number;
-  readonly arenaOffset: number;
-  readonly arenaBytes: number;
-  readonly exclusiveOffset: number;
-  readonly exclusiveBytes: number;
-  readonly descriptorOffset: number;
-  readonly descriptorBytes: number;
   /** Everything the firmware uses in FRAM: the image and the three buffers. */
   readonly usedBytes: number;
 }
@@ -133,7 +137,7 @@ export function encodeFramImage(input: FramImageInput): { bytes: Uint8Array; lay
   return { bytes: sealBlob('fram', bytes), layout };
 }
 
-export interface FramImage {
+export interface FramImage extends FramBuffers {
   readonly exportId: number;
   readonly budgetBytes: number;
   readonly pageSize: number;
@@ -141,12 +145,6 @@ export interface FramImage {
   readonly sharedPageCount: number;
   readonly shared: PageStore;
   readonly tables: readonly Uint16Array[];
-  readonly arenaOffset: number;
-  readonly arenaBytes: number;
-  readonly exclusiveOffset: number;
-  readonly exclusiveBytes: number;
-  readonly descriptorOffset: number;
-  readonly descriptorBytes: number;
 }
 
 /** Reads an image back, with the firmware's range checks. */

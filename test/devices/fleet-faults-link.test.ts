@@ -19,7 +19,14 @@ import { runRollout } from '../../shared/fleet/rollout.ts';
 import { pullTelemetry } from '../../shared/fleet/telemetry-pull.ts';
 import { makeClientKey, type ClientKey } from './client-key.ts';
 import { FAST, fleetWithPlan, ROOTS, expectConsistent } from './fleet-common.ts';
-import { changedPlan, filesUnder, makeZooPlan, openStore, preinstallRuntime } from './fleet-fixture.ts';
+import {
+  addDeviceArgs,
+  changedPlan,
+  filesUnder,
+  makeZooPlan,
+  openStore,
+  preinstallRuntime,
+} from './fleet-fixture.ts';
 import { startSshDevice } from './sshd-device.ts';
 import { useDeviceTeardown } from './teardown.ts';
 
@@ -139,24 +146,7 @@ describe('rollout faults of trust and reachability', () => {
       expect(r.code, `${argv.join(' ')}: ${r.error ?? ''}`).toBe(0);
       return r;
     };
-    await cli(devicesCommand, [
-      'add',
-      name,
-      '--host',
-      device.address,
-      '--port',
-      String(device.port),
-      '--user',
-      device.user,
-      '--key',
-      device.clientKeyPath,
-      '--root',
-      root,
-      '--node',
-      process.execPath,
-      '--tag',
-      tag,
-    ]);
+    await cli(devicesCommand, addDeviceArgs(name, device, { tag, root }));
     await cli(devicesCommand, ['accept-key', name]);
     await cli(devicesCommand, ['provision', name]);
     const rolled = await cli(rolloutCommand, [plan1, '--to', tag, '--waves', '100%', '--json']);

@@ -109,6 +109,35 @@ export function openStore(dir: string): FleetStore {
   return unwrap(openFleetStore(join(dir, 'fleet.db')));
 }
 
+/**
+ * The arguments of `devices add` that register `device` under `name`: its own root unless another, and
+ * the kind and tag when given.
+ */
+export function addDeviceArgs(
+  name: string,
+  device: SshDevice,
+  options: { tag?: string; root?: string; kind?: Device['kind'] } = {},
+): string[] {
+  return [
+    'add',
+    name,
+    ...(options.kind === undefined ? [] : ['--kind', options.kind]),
+    '--host',
+    device.address,
+    '--port',
+    String(device.port),
+    '--user',
+    device.user,
+    '--key',
+    device.clientKeyPath,
+    '--root',
+    options.root ?? device.root,
+    '--node',
+    process.execPath,
+    ...(options.tag === undefined ? [] : ['--tag', options.tag]),
+  ];
+}
+
 /** Registers `device` under `name` with its host key accepted (what `devices add` + `accept-key` do). */
 export function register(
   store: FleetStore,

@@ -24,6 +24,7 @@ import { pullTelemetry } from '../../shared/fleet/telemetry-pull.ts';
 import { expectConsistent } from './fleet-common.ts';
 import { makeClientKey } from './client-key.ts';
 import {
+  addDeviceArgs,
   changedPlan,
   filesUnder,
   killWorkloads,
@@ -60,26 +61,7 @@ describe('the fleet on three sshd devices', () => {
     for (const [i, d] of devices.entries()) {
       const added = await runCommandInProcess(
         devicesCommand,
-        [
-          'add',
-          NAMES[i]!,
-          '--host',
-          d.address,
-          '--port',
-          String(d.port),
-          '--user',
-          d.user,
-          '--key',
-          d.clientKeyPath,
-          '--root',
-          d.root,
-          '--node',
-          process.execPath,
-          '--tag',
-          'lab',
-          '--store',
-          storePath,
-        ],
+        [...addDeviceArgs(NAMES[i]!, d, { tag: 'lab' }), '--store', storePath],
         dir,
       );
       expect(added.code, added.error).toBe(0);

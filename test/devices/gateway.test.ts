@@ -28,7 +28,7 @@ import { taskBundle } from '../../shared/runtime/testing.ts';
 import { requireTools } from '../mcu/testing.ts';
 import { makeClientKey } from './client-key.ts';
 import { expectConsistent, FAST } from './fleet-common.ts';
-import { filesUnder, killWorkloads, openStore, startDevices } from './fleet-fixture.ts';
+import { addDeviceArgs, filesUnder, killWorkloads, openStore, startDevices } from './fleet-fixture.ts';
 import type { SshDevice } from './sshd-device.ts';
 import { useDeviceTeardown } from './teardown.ts';
 
@@ -80,26 +80,7 @@ describe('an MCU gateway on an sshd device', () => {
   it('is registered with devices add --kind mcu-gateway and its key accepted', async () => {
     const added = await runCommandInProcess(
       devicesCommand,
-      [
-        'add',
-        NAME,
-        '--kind',
-        'mcu-gateway',
-        '--host',
-        device.address,
-        '--port',
-        String(device.port),
-        '--user',
-        device.user,
-        '--key',
-        device.clientKeyPath,
-        '--root',
-        device.root,
-        '--node',
-        process.execPath,
-        '--store',
-        store.path,
-      ],
+      [...addDeviceArgs(NAME, device, { kind: 'mcu-gateway' }), '--store', store.path],
       dir,
     );
     expect(added.code, added.error).toBe(0);

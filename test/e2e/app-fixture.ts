@@ -11,6 +11,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { API_CALL_PATH, TOKEN_HEADER, type ApiResponse } from '../../shared/api/contract.ts';
+import type { SshDevice } from '../devices/sshd-device.ts';
 
 export const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WSEP = join(REPO, 'bin', 'wsep.js');
@@ -191,4 +192,15 @@ export async function screenshot(page: Page, name: string): Promise<string> {
 export async function visit(page: Page, route: string, heading: string): Promise<void> {
   await page.goto(new URL(`/#/${route}`, page.url()).href);
   await page.getByRole('heading', { level: 1, name: heading }).waitFor();
+}
+
+/** Fills the Devices page's registration form with `device`'s connection under `name` (not its tags). */
+export async function fillDeviceForm(page: Page, name: string, device: SshDevice): Promise<void> {
+  await page.getByLabel('Name', { exact: true }).fill(name);
+  await page.getByLabel('Host', { exact: true }).fill(device.address);
+  await page.getByLabel('SSH port').fill(String(device.port));
+  await page.getByLabel('User', { exact: true }).fill(device.user);
+  await page.getByLabel('Private key file').fill(device.clientKeyPath);
+  await page.getByLabel('Agent folder on the device').fill(device.root);
+  await page.getByLabel('Node.js on the device').fill(process.execPath);
 }

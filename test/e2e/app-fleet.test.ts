@@ -16,6 +16,7 @@ import { startSshDevice, type SshDevice } from '../devices/sshd-device.ts';
 import { useDeviceTeardown } from '../devices/teardown.ts';
 import {
   ensureRendererBuilt,
+  fillDeviceForm,
   openBrowser,
   screenshot,
   startApp,
@@ -59,13 +60,7 @@ afterAll(async () => {
 });
 
 async function register(page: Page, name: string, device: SshDevice): Promise<void> {
-  await page.getByLabel('Name', { exact: true }).fill(name);
-  await page.getByLabel('Host', { exact: true }).fill(device.address);
-  await page.getByLabel('SSH port').fill(String(device.port));
-  await page.getByLabel('User', { exact: true }).fill(device.user);
-  await page.getByLabel('Private key file').fill(device.clientKeyPath);
-  await page.getByLabel('Agent folder on the device').fill(device.root);
-  await page.getByLabel('Node.js on the device').fill(process.execPath);
+  await fillDeviceForm(page, name, device);
   await page.getByLabel('Tags').fill('lab');
   // Keyboard use: Enter in the last field submits the form.
   await page.getByLabel('Tags').press('Enter');

@@ -14,6 +14,7 @@ import { startSshDevice } from '../devices/sshd-device.ts';
 import { useDeviceTeardown } from '../devices/teardown.ts';
 import {
   ensureRendererBuilt,
+  fillDeviceForm,
   openBrowser,
   screenshot,
   startApp,
@@ -72,13 +73,7 @@ describe('what the app refuses', () => {
     const browser = (running.browser = await openBrowser(work, app.url));
     const { page } = browser;
 
-    await page.getByLabel('Name', { exact: true }).fill('dev-c');
-    await page.getByLabel('Host', { exact: true }).fill(device.address);
-    await page.getByLabel('SSH port').fill(String(device.port));
-    await page.getByLabel('User', { exact: true }).fill(device.user);
-    await page.getByLabel('Private key file').fill(device.clientKeyPath);
-    await page.getByLabel('Agent folder on the device').fill(device.root);
-    await page.getByLabel('Node.js on the device').fill(process.execPath);
+    await fillDeviceForm(page, 'dev-c', device);
     await page.getByRole('button', { name: 'Register' }).click();
     await page.getByRole('button', { name: 'Accept this key' }).click();
     const row = page.getByTestId('devices-table').locator('tr[data-device="dev-c"]');

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useTempDir } from '../../shared/core/testing-temp.ts';
 import { taskBundle } from '../../shared/runtime/testing.ts';
 import { makeClientKey } from '../devices/client-key.ts';
-import { changedPlan, killWorkloads, preinstallRuntime } from '../devices/fleet-fixture.ts';
+import { addDeviceArgs, changedPlan, killWorkloads, preinstallRuntime } from '../devices/fleet-fixture.ts';
 import { startSshDevice, type SshDevice } from '../devices/sshd-device.ts';
 import { useDeviceTeardown } from '../devices/teardown.ts';
 
@@ -97,27 +97,7 @@ describe('wsep devices, rollout, telemetry, fleet and rollback from the command 
   it('runs the fleet’s main path', async () => {
     for (const [i, d] of devices.entries()) {
       const name = `e2e-${i + 1}`;
-      const added = expectOk(
-        wsep(
-          'devices',
-          'add',
-          name,
-          '--host',
-          d.address,
-          '--port',
-          String(d.port),
-          '--user',
-          d.user,
-          '--key',
-          d.clientKeyPath,
-          '--root',
-          d.root,
-          '--node',
-          process.execPath,
-          '--tag',
-          'e2e',
-        ),
-      );
+      const added = expectOk(wsep('devices', ...addDeviceArgs(name, d, { tag: 'e2e' })));
       expect(added).toContain(d.hostFingerprint);
       // Nothing is trusted yet: provisioning is refused until the key is accepted.
       const early = wsep('devices', 'provision', name);

@@ -17,6 +17,7 @@ import {
   type WsepError,
 } from '../api/client.ts';
 import { useJobsStore } from './jobs.ts';
+import { useLoadState } from './load-state.ts';
 
 /** A key waiting for the user's decision: a new device's first key, or a key that changed. */
 export interface PendingKey {
@@ -31,9 +32,7 @@ export const useDevicesStore = defineStore('devices', () => {
   const jobs = useJobsStore();
 
   const devices = ref<Device[]>([]);
-  const loading = ref(false);
-  const loaded = ref(false);
-  const error = ref<WsepError | null>(null);
+  const { loading, loaded, error, load: loadList } = useLoadState();
   /** Keys shown for confirmation, by device name. */
   const pendingKeys = ref<Record<string, PendingKey>>({});
   /** Devices whose workload loop this window started (the store does not record it). */
@@ -75,16 +74,10 @@ export const useDevicesStore = defineStore('devices', () => {
   }
 
   async function load(): Promise<void> {
-    loading.value = true;
-    const answer = await client.call('listDevices');
-    loading.value = false;
-    if (!answer.ok) {
-      error.value = answer.error;
-      return;
-    }
-    error.value = null;
-    loaded.value = true;
-    devices.value = [...answer.value].sort((a, b) => a.name.localeCompare(b.name));
+    await loadList(
+      () => client.call('listDevices'),
+      (list) => (devices.value = [...list].sort((a, b) => a.name.localeCompare(b.name))),
+    );
   }
 
   /** Reloads one device after a 'devices.changed' event; a device that is gone leaves the list. */

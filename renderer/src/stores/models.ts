@@ -2,29 +2,21 @@
 import { defineStore } from 'pinia';
 import { ref } from 'vue';
 import { useClient, type DatasetListing, type ModelListing, type WsepError } from '../api/client.ts';
+import { settleAnswer, useLoadState } from './load-state.ts';
 
 export const useModelsStore = defineStore('models', () => {
   const client = useClient();
   const models = ref<ModelListing[]>([]);
   const datasets = ref<DatasetListing[]>([]);
-  const loading = ref(false);
-  const loaded = ref(false);
-  const error = ref<WsepError | null>(null);
+  const { loading, loaded, error, during } = useLoadState();
   const datasetsError = ref<WsepError | null>(null);
 
   async function load(): Promise<void> {
-    loading.value = true;
-    const [m, d] = await Promise.all([client.call('listModels'), client.call('listDatasets')]);
-    loading.value = false;
+    const [m, d] = await during(() => Promise.all([client.call('listModels'), client.call('listDatasets')]));
+    // Loaded once answered, even by a failure: the page shows the error in place of the lists.
     loaded.value = true;
-    if (m.ok) {
-      models.value = m.value;
-      error.value = null;
-    } else error.value = m.error;
-    if (d.ok) {
-      datasets.value = d.value;
-      datasetsError.value = null;
-    } else datasetsError.value = d.error;
+    settleAnswer(m, error, (value) => (models.value = value));
+    settleAnswer(d, datasetsError, (value) => (datasets.value = value));
   }
 
   return { models, datasets, loading, loaded, error, datasetsError, load };

@@ -15,6 +15,7 @@ import {
   type WsepError,
 } from '../api/client.ts';
 import { useJobsStore } from './jobs.ts';
+import { useLoadState } from './load-state.ts';
 
 /** The budget form as typed; sizes take the CLI's units (256KiB, 1.5MiB, 4096). */
 export interface BudgetForm {
@@ -91,9 +92,7 @@ export const usePlansStore = defineStore('plans', () => {
   const jobs = useJobsStore();
 
   const plans = ref<PlanListing[]>([]);
-  const loading = ref(false);
-  const loaded = ref(false);
-  const error = ref<WsepError | null>(null);
+  const { loading, loaded, error, load: loadList } = useLoadState();
   const selectedId = ref<string | null>(null);
   const pageMap = ref<PageMap | null>(null);
   const pageMapError = ref<WsepError | null>(null);
@@ -102,17 +101,12 @@ export const usePlansStore = defineStore('plans', () => {
   const planning = computed(() => jobs.latest('plan') as Job<'plan'> | null);
 
   async function load(): Promise<void> {
-    loading.value = true;
-    const answer = await client.call('listPlans');
-    loading.value = false;
-    if (!answer.ok) {
-      error.value = answer.error;
-      return;
-    }
-    error.value = null;
-    loaded.value = true;
-    // Newest first; a plan without a date (a folder the report does not date) last.
-    plans.value = [...answer.value].sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''));
+    await loadList(
+      () => client.call('listPlans'),
+      // Newest first; a plan without a date (a folder the report does not date) last.
+      (list) =>
+        (plans.value = [...list].sort((a, b) => (b.createdAt ?? '').localeCompare(a.createdAt ?? ''))),
+    );
   }
 
   async function select(id: string | null): Promise<void> {

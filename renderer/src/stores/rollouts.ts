@@ -18,6 +18,7 @@ import {
   type WsepError,
 } from '../api/client.ts';
 import { useJobsStore } from './jobs.ts';
+import { settleAnswer, useLoadState } from './load-state.ts';
 
 /** What the rollout form holds, as typed: the service gets it parsed (parseRolloutForm). */
 export interface RolloutForm {
@@ -92,9 +93,7 @@ export const useRolloutsStore = defineStore('rollouts', () => {
   const jobs = useJobsStore();
 
   const rollouts = ref<Rollout[]>([]);
-  const loading = ref(false);
-  const loaded = ref(false);
-  const error = ref<WsepError | null>(null);
+  const { loading, loaded, error, during, settle } = useLoadState();
   const selected = ref<RolloutWithSteps | null>(null);
   const selectedError = ref<WsepError | null>(null);
   const audit = ref<AuditEntry[]>([]);
@@ -108,29 +107,16 @@ export const useRolloutsStore = defineStore('rollouts', () => {
   const lastJob = computed(() => jobs.latest('rollout') as Job<'rollout'> | null);
 
   async function load(): Promise<void> {
-    loading.value = true;
-    const [list, log] = await Promise.all([
-      client.call('listRollouts', { limit: 50 }),
-      client.call('listAudit', { limit: 50 }),
-    ]);
-    loading.value = false;
-    if (list.ok) {
-      rollouts.value = list.value;
-      error.value = null;
-      loaded.value = true;
-    } else error.value = list.error;
-    if (log.ok) {
-      audit.value = log.value;
-      auditError.value = null;
-    } else auditError.value = log.error;
+    const [list, log] = await during(() =>
+      Promise.all([client.call('listRollouts', { limit: 50 }), client.call('listAudit', { limit: 50 })]),
+    );
+    settle(list, (value) => (rollouts.value = value));
+    settleAnswer(log, auditError, (value) => (audit.value = value));
   }
 
   async function open(id: number): Promise<void> {
     const answer = await client.call('getRollout', id);
-    if (answer.ok) {
-      selected.value = answer.value;
-      selectedError.value = null;
-    } else selectedError.value = answer.error;
+    settleAnswer(answer, selectedError, (value) => (selected.value = value));
   }
 
   function close(): void {

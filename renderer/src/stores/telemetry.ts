@@ -15,6 +15,7 @@ import {
   type WsepError,
 } from '../api/client.ts';
 import { useJobsStore } from './jobs.ts';
+import { settleAnswer } from './load-state.ts';
 
 /** [time in ms since the epoch, value]: ECharts' time-axis points. */
 export type Point = readonly [number, number];
@@ -114,18 +115,12 @@ export const useTelemetryStore = defineStore('telemetry', () => {
     const answer = await client.call('queryTelemetry', { device: name, limit: 2000 });
     if (mine !== loadCount) return;
     loading.value = false;
-    if (answer.ok) {
-      rows.value = answer.value;
-      error.value = null;
-    } else error.value = answer.error;
+    settleAnswer(answer, error, (value) => (rows.value = value));
   }
 
   async function loadAlerts(): Promise<void> {
     const answer = await client.call('accuracyAlerts');
-    if (answer.ok) {
-      alerts.value = answer.value;
-      alertsError.value = null;
-    } else alertsError.value = answer.error;
+    settleAnswer(answer, alertsError, (value) => (alerts.value = value));
   }
 
   async function select(name: string | null): Promise<void> {

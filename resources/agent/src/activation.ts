@@ -68,11 +68,38 @@ async function healthOf(
   return { ok: true, health: result.value };
 }
 
-function healthFailure(what: string, restored: string | null, result: ActivateResult): Result<never> {
+/**
+ * What a switch from `current` to `planId` answers after its health check: the switch, or E_HEALTH with
+ * the device on `current` again (the caller has put its links back). `what` names the plan in the error.
+ */
+function checkedOutcome(
+  what: string,
+  planId: string,
+  current: string | null,
+  checked: Checked,
+): Result<ActivateResult> {
+  if (checked.ok)
+    return ok({
+      planId,
+      previous: current,
+      active: planId,
+      health: checked.health,
+      rolledBack: false,
+      unchanged: false,
+    });
+  const result: ActivateResult = {
+    planId,
+    previous: current,
+    active: current,
+    health: checked.health,
+    rolledBack: true,
+    reason: checked.reason,
+    unchanged: false,
+  };
   const error: WsepError = {
     code: 'E_HEALTH',
     message: `${what} failed its health check on this device and was rolled back: ${result.reason}`,
-    hint: `The device runs plan ${short(restored)} again. Check the plan with wsep eval, or allow a larger drop (--max-drop) if this device's CPU rounds differently.`,
+    hint: `The device runs plan ${short(current)} again. Check the plan with wsep eval, or allow a larger drop (--max-drop) if this device's CPU rounds differently.`,
     details: result,
   };
   return { ok: false, error };
@@ -134,29 +161,11 @@ export async function activate(
       renameSync(root.planDir(planId), root.stagedDir(planId));
       fsyncDir(root.stagingRoot);
     }
-    root.prune();
-    pruneExports(root);
-    return healthFailure(`Plan ${short(planId)}`, current, {
-      planId,
-      previous: current,
-      active: current,
-      health: checked.health,
-      rolledBack: true,
-      reason: checked.reason,
-      unchanged: false,
-    });
   }
   root.prune();
   pruneExports(root);
-  root.removeFolder(root.deltaDir(planId));
-  return ok({
-    planId,
-    previous: current,
-    active: planId,
-    health: checked.health,
-    rolledBack: false,
-    unchanged: false,
-  });
+  if (checked.ok) root.removeFolder(root.deltaDir(planId));
+  return checkedOutcome(`Plan ${short(planId)}`, planId, current, checked);
 }
 
 /** Back to `previous` (health-checked too); E_NOT_FOUND (exit 5) when there is none. */
@@ -177,22 +186,6 @@ export async function rollback(root: AgentRoot, tolerancePoints?: number): Promi
   if (!checked.ok) {
     root.setLink('current', current);
     root.setLink('previous', previous);
-    return healthFailure(`The previous plan ${short(previous)}`, current, {
-      planId: previous,
-      previous: current,
-      active: current,
-      health: checked.health,
-      rolledBack: true,
-      reason: checked.reason,
-      unchanged: false,
-    });
   }
-  return ok({
-    planId: previous,
-    previous: current,
-    active: previous,
-    health: checked.health,
-    rolledBack: false,
-    unchanged: false,
-  });
+  return checkedOutcome(`The previous plan ${short(previous)}`, previous, current, checked);
 }
