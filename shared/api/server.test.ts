@@ -82,6 +82,23 @@ describe('the server mode', () => {
     expect((await raw('/assets/app.js')).status).toBe(401);
   });
 
+  it('shows a browser without the token a page that says what to open, with the Origin escaped', async () => {
+    const page = await raw('/', { headers: { accept: 'text/html,application/xhtml+xml' } });
+    expect(page.status).toBe(401);
+    expect(page.headers['content-type']).toMatch(/^text\/html/);
+    expect(page.body).toContain('no valid app token');
+    expect(page.body).toContain('wsep app');
+    const hostile = await raw('/', {
+      headers: { accept: 'text/html', origin: 'http://<script>alert(1)</script>' },
+    });
+    expect(hostile.status).toBe(403);
+    expect(hostile.body).not.toContain('<script>');
+    expect(hostile.body).toContain('&lt;script&gt;');
+    // Calls stay JSON whatever they accept.
+    const api = await call({ accept: 'text/html' });
+    expect(JSON.parse(api.body).ok).toBe(false);
+  });
+
   it('refuses another site’s Origin and a foreign Host even with the token', async () => {
     const origin = await call({ [TOKEN_HEADER]: server.token, origin: 'http://evil.example' });
     expect(origin.status).toBe(403);

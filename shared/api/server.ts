@@ -132,8 +132,36 @@ function sendJson(res: ServerResponse, status: number, body: unknown): void {
   res.end(text);
 }
 
-function refuse(res: ServerResponse, r: Refusal): void {
-  sendJson(res, r.status, { ok: false, error: makeError('E_USAGE', r.message) } satisfies ApiResponse);
+const HTML_ESCAPES: Readonly<Record<string, string>> = {
+  '&': '&amp;',
+  '<': '&lt;',
+  '>': '&gt;',
+  '"': '&quot;',
+  "'": '&#39;',
+};
+
+/** The refusal as a page, for a browser that opened the app without its token (the message names an Origin, so it is escaped). */
+function refusalPage(r: Refusal): string {
+  const message = r.message.replace(/[&<>"']/g, (c) => HTML_ESCAPES[c] ?? c);
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>WeightSep: refused</title>
+<style>body{font:16px system-ui,sans-serif;margin:4rem auto;max-width:40rem;color:#1b2430}h1{font-size:1.3rem}</style>
+</head><body><h1>WeightSep refused this request</h1><p>${message}</p>
+<p>The app prints its address with a one-time token when it starts (<code>wsep app</code> or <code>npm start</code>); open that address.</p></body></html>`;
+}
+
+function refuse(req: IncomingMessage, url: URL, res: ServerResponse, r: Refusal): void {
+  const wantsPage = !url.pathname.startsWith('/api/') && (req.headers.accept ?? '').includes('text/html');
+  if (!wantsPage) {
+    sendJson(res, r.status, { ok: false, error: makeError('E_USAGE', r.message) } satisfies ApiResponse);
+    return;
+  }
+  res.writeHead(r.status, {
+    'content-type': 'text/html; charset=utf-8',
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+    'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'",
+  });
+  res.end(refusalPage(r));
 }
 
 function readBody(req: IncomingMessage): Promise<Result<string>> {
@@ -241,7 +269,7 @@ export async function startAppServer(options: AppServerOptions): Promise<Result<
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', origin);
     const refused = refusal(req, url, port, token);
-    if (refused) return refuse(res, refused);
+    if (refused) return refuse(req, url, res, refused);
     if (url.pathname === API_CALL_PATH) {
       void answerCall(service, req, res).catch((e: unknown) =>
         sendJson(res, 500, { ok: false, error: makeError('E_INTERNAL', String(e)) }),
