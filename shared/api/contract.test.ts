@@ -145,6 +145,9 @@ describe.each([
       expect(end.kind === 'rollout' && end.result?.state).toBe('succeeded');
       expect(Object.keys(end.perTask)).toContain(NAME);
       const rolloutId = end.kind === 'rollout' ? end.result!.rolloutId : 0;
+      // Announced while it ran (so the history shows it), then again when it ended.
+      const changed = t.events.filter((e) => e.type === 'rollout.changed' && e.rolloutId === rolloutId);
+      expect(changed.length).toBeGreaterThanOrEqual(2);
       const rollout = await t.call('getRollout', rolloutId);
       expect(rollout.steps.map((s) => [s.device, s.state])).toEqual([[NAME, 'succeeded']]);
     }

@@ -32,6 +32,7 @@ import {
   type TelemetryQueryInput,
   type ApiChannels,
 } from './contract.ts';
+import type { ProgressSink } from '../core/progress.ts';
 import type { ServiceHandlers } from '../core/service-calls.ts';
 import { JobRegistry } from './jobs.ts';
 import { runPlanJob } from './plan-job.ts';
@@ -141,6 +142,7 @@ export function createApiService(options: ApiServiceOptions): Result<ApiService>
   const cwd = options.cwd ?? process.cwd();
   const connectTimeoutMs = options.connectTimeoutMs ?? APP_CONNECT_TIMEOUT_MS;
   const storeRef: StoreRef = { path: store.path };
+
   const plansDirs = [paths.plans, ...(options.plansDirs ?? [])];
   const dataRoots = [paths.data, DEFAULT_DATA_ROOT];
   const listeners = new Set<(event: ApiEvent) => void>();
@@ -149,6 +151,25 @@ export function createApiService(options: ApiServiceOptions): Result<ApiService>
   };
   const jobs = new JobRegistry(emit);
   const deviceChanged = (device: string) => emit({ type: 'devices.changed', device });
+
+  /**
+   * Passes a rollout's progress on, and announces the rollout once its first device starts: the worker
+   * creates the rollout in the store, so the history can show it while it runs, not only when it ends.
+   */
+  const announceStart = (progress: ProgressSink, planId: string): ProgressSink => {
+    let announced = false;
+    return (event) => {
+      if (!announced && event.task !== undefined) {
+        const running = store.listRollouts({ state: 'running', limit: 20 });
+        const mine = running.ok ? running.value.find((r) => r.planId === planId) : undefined;
+        if (mine !== undefined) {
+          announced = true;
+          emit({ type: 'rollout.changed', rolloutId: mine.id });
+        }
+      }
+      progress(event);
+    };
+  };
 
   const getDevice = (name: unknown): Result<Device> =>
     isText(name) ? store.getDevice(name) : usage('Which device? A device name is needed.');
@@ -453,7 +474,7 @@ export function createApiService(options: ApiServiceOptions): Result<ApiService>
                 connectTimeoutMs,
               },
             },
-            { signal: w.signal, progress: w.progress },
+            { signal: w.signal, progress: announceStart(w.progress, plan.value.id) },
           );
           if (!report.ok) return report;
           const r = report.value;
