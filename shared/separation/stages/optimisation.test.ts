@@ -42,6 +42,24 @@ describe('the optimisation stage', () => {
     expect(Array.from(state.shared)).toEqual([1, 1]);
   });
 
+  it('with 0 steps and i8 pages evaluates the int8 pages the plan stores', async () => {
+    const state = shared();
+    state.shared.set([1, 0.3]);
+    const tasks = [quadraticRunner('a', Float32Array.of(1, 1)), quadraticRunner('b', Float32Array.of(3, 3))];
+    const options = withOverrides(twoModelOptions(), {
+      method: { valueType: 'i8' },
+      optimisation: { steps: 0 },
+    });
+    const r = await optimisationStage(OURS, state, tasks, fisher, [1, 1], options, { progress: () => {} });
+    if (!r.ok) throw new Error(r.error.message);
+    // max-abs: scale 1/127, 0.3 → 38/127; accuracy 1 ÷ (1 + distance²) at the int8 page, not at 0.3.
+    const q = Math.fround(38 * Math.fround(1 / 127));
+    const acc = (t: number) => 1 / (1 + (1 - t) ** 2 + (q - t) ** 2);
+    expect(r.value.valAccuracy[0]).toBeCloseTo(acc(1), 12);
+    expect(r.value.valAccuracy[1]).toBeCloseTo(acc(3), 12);
+    expect(Array.from(state.shared)).toEqual([1, Math.fround(0.3)]);
+  });
+
   it.each([
     ['ours', OURS, 'mean-less-noise-shortfall'],
     ['the reference', REFERENCE, 'mean'],

@@ -7,7 +7,7 @@
 import { attemptAsync, type Result } from '../../core/errors.ts';
 import type { ProgressEvent } from '../../core/progress.ts';
 import type { FisherResult } from '../fisher.ts';
-import { evaluatePages, type JointResult, type PagedState } from '../optimize.ts';
+import { evaluatePages, quantizePagedState, type JointResult, type PagedState } from '../optimize.ts';
 import type { PlannerOptions } from '../planner-options.ts';
 import type { PlannerStrategy } from '../strategies/strategy.ts';
 import type { TaskRunner } from '../task-session.ts';
@@ -24,7 +24,11 @@ export function optimisationStage(
 ): Promise<Result<JointResult>> {
   return attemptAsync(async (): Promise<JointResult> => {
     if (options.optimisation.steps === 0) {
-      const valAccuracy = (await evaluatePages(state, tasks)).map((s) => s.accuracy);
+      // Int8: the pages evaluated are the pages the plan stores (planner.ts quantises them alike).
+      const method = options.method;
+      const pages =
+        method.valueType === 'i8' ? quantizePagedState(state, method.scaleRule ?? 'max-abs').state : state;
+      const valAccuracy = (await evaluatePages(pages, tasks)).map((s) => s.accuracy);
       return { bestStep: 0, history: [], stepsRun: 0, msPerStep: 0, valAccuracy };
     }
     return strategy.optimise(state, tasks, {
