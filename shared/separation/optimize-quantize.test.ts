@@ -5,10 +5,25 @@
  */
 import { describe, expect, it } from 'vitest';
 import { encodeI8Pages } from '../image/quantize.ts';
-import { optimizeJointly, quantizePagedState, type PagedState, type TaskGradients } from './optimize.ts';
+import {
+  gatherTask,
+  optimizeJointly,
+  quantizePagedState,
+  type PagedState,
+  type TaskGradients,
+} from './optimize.ts';
 
-/** A quadratic task towards `target` that records the weights of every forward pass. */
-function recordingTask(name: string, target: Float32Array, seen: Float32Array[]): TaskGradients {
+/**
+ * A quadratic task towards `target` that records the weights of every forward pass in `seen`; with
+ * `evals`, it also records each evaluation's weights there and answers the scripted accuracies in turn.
+ */
+function recordingTask(
+  name: string,
+  target: Float32Array,
+  seen: Float32Array[],
+  evals?: { readonly seen: Float32Array[]; readonly accuracies: readonly number[] },
+): TaskGradients {
+  let evaluated = 0;
   return {
     name,
     weightCount: target.length,
@@ -23,7 +38,9 @@ function recordingTask(name: string, target: Float32Array, seen: Float32Array[])
     },
     async validate(w) {
       seen.push(w.slice());
-      return { accuracy: 0.5, loss: 0 };
+      evals?.seen.push(w.slice());
+      const accuracy = evals ? (evals.accuracies[evaluated++] ?? 0.1) : 0.5;
+      return { accuracy, loss: 0 };
     },
   };
 }
@@ -93,4 +110,51 @@ describe('joint optimisation with int8 pages', () => {
     );
     expect(Array.from(seen[0]!.subarray(0, 4))).toEqual(Array.from(state().shared));
   });
+});
+
+// The kept i8 pages are exactly the pages evaluated at the kept step (step 0 included), with the page
+// average and the early/late selection on.
+describe('kept i8 pages', () => {
+  for (const [label, script, ema, min] of [
+    ['step 0 kept', [0.9, 0.2, 0.2, 0.2, 0.2], 0.9, 0.5],
+    ['late kept', [0.2, 0.2, 0.2, 0.9, 0.3], 0.9, 0.5],
+    ['late kept no ema', [0.2, 0.2, 0.9, 0.3, 0.3], 0, 0],
+  ] as const) {
+    it(label, async () => {
+      const ea: Float32Array[] = [];
+      const eb: Float32Array[] = [];
+      const s = state();
+      const tasks = [
+        recordingTask('a', Float32Array.from([0.7, 0.1, -0.4, 0.2, 1.5, 2.5, 3.5, 4.5]), [], {
+          seen: ea,
+          accuracies: script,
+        }),
+        recordingTask('b', Float32Array.from([0.5, 0.5, 0.5, 0.5]), [], { seen: eb, accuracies: script }),
+      ];
+      const r = await optimizeJointly(s, tasks, {
+        steps: 20,
+        lr: 0.05,
+        warmupSteps: 1,
+        evalEvery: 5,
+        patience: 100,
+        floorPoints: 1,
+        baselineVal: [0.9, 0.9],
+        valCount: [100, 100],
+        noiseZ: 1,
+        smoothing: 1,
+        selection: 'noise-shortfall',
+        minStepsFraction: min,
+        ema,
+        quantize: { rule: 'max-abs' },
+      });
+      const idx = r.history.findIndex((p) => p.step === r.bestStep);
+      const q = quantizePagedState(s, 'max-abs');
+      const ga = gatherTask(q.state, 0, tasks[0]!, new Float32Array(8));
+      const gb = gatherTask(q.state, 1, tasks[1]!, new Float32Array(4));
+      expect(Array.from(ga)).toEqual(Array.from(ea[idx]!));
+      expect(Array.from(gb)).toEqual(Array.from(eb[idx]!));
+      // Not trivially: another evaluation saw other pages.
+      expect(Array.from(ea[idx === 0 ? 4 : 0]!)).not.toEqual(Array.from(ga));
+    });
+  }
 });
