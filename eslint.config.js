@@ -12,6 +12,21 @@ import tseslint from 'typescript-eslint';
  * nothing but the CLI imports the CLI.
  * Tests follow the same rules: a test that needs a higher layer lives in that layer's folder.
  */
+/** Every folder of the engine below the app's contract and the CLI. */
+const ENGINE_FOLDERS = [
+  'core',
+  'onnx',
+  'datasets',
+  'autodiff',
+  'train',
+  'image',
+  'runtime',
+  'zoo',
+  'separation',
+  'fleet',
+  'mcu',
+];
+
 export const LAYERS = {
   core: [],
   onnx: ['core'],
@@ -25,33 +40,8 @@ export const LAYERS = {
   mcu: ['core', 'onnx', 'datasets', 'image', 'runtime'],
   fleet: ['core', 'onnx', 'datasets', 'image', 'runtime', 'mcu'],
   // The app's contract and its one implementation (issue 15): it drives every engine folder, never the CLI.
-  api: [
-    'core',
-    'onnx',
-    'datasets',
-    'autodiff',
-    'train',
-    'image',
-    'runtime',
-    'zoo',
-    'separation',
-    'fleet',
-    'mcu',
-  ],
-  cli: [
-    'core',
-    'onnx',
-    'datasets',
-    'autodiff',
-    'train',
-    'image',
-    'runtime',
-    'zoo',
-    'separation',
-    'fleet',
-    'mcu',
-    'api',
-  ],
+  api: ENGINE_FOLDERS,
+  cli: [...ENGINE_FOLDERS, 'api'],
 };
 
 /**

@@ -146,7 +146,7 @@ function refusalPage(r: Refusal): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>WeightSep: refused</title>
 <style>body{font:16px system-ui,sans-serif;margin:4rem auto;max-width:40rem;color:#1b2430}h1{font-size:1.3rem}</style>
 </head><body><h1>WeightSep refused this request</h1><p>${message}</p>
-<p>The app prints its address with a one-time token when it starts (<code>wsep app</code> or <code>npm start</code>); open that address.</p></body></html>`;
+<p>The app prints its address with this run's token when it starts (<code>wsep app</code> or <code>npm start</code>); open that address.</p></body></html>`;
 }
 
 function refuse(req: IncomingMessage, url: URL, res: ServerResponse, r: Refusal): void {
